@@ -1,0 +1,84 @@
+"""Config handling shared by ``tools/train.py`` and ``tools/test.py`` for detection, segmentation and
+classification configs alike (the config's ``default_scope`` decides which package's components are used)."""
+import os.path as osp
+from typing import Optional
+
+from mmengine.config import Config
+
+__all__ = ['load_config', 'enable_visualization', 'build_runner', 'setup_cpu_distributed']
+
+_KNOWN_SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
+                launcher: str = 'none') -> Config:
+    """Read a config, merge ``--cfg-options``, set the launcher and the work dir as mmdet's tools do."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path!r} does not exist')
+    cfg = Config.fromfile(path)
+    cfg.launcher = launcher
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    scope = cfg.get('default_scope')
+    if scope not in _KNOWN_SCOPES:
+        raise ValueError(f'{path}: default_scope must be one of {_KNOWN_SCOPES} so that the model\'s types resolve '
+                         f'in the right registry; got {scope!r}. Add e.g. default_scope = "mmdet" to the config.')
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str], wait_time: float) -> Config:
+    """Turn on the config's visualization hook for testing, whichever package it comes from."""
+    hooks = cfg.get('default_hooks', {})
+    if 'visualization' not in hooks:
+        raise KeyError('--show/--show-dir need default_hooks.visualization in the config (e.g. mmdet\'s '
+                       'DetVisualizationHook, mmseg\'s SegVisualizationHook or mmpretrain\'s VisualizationHook)')
+    hook = hooks['visualization']
+    hook['show'] = show
+    hook['wait_time'] = wait_time
+    if cfg.default_scope == 'mmpretrain':
+        hook['enable'] = True
+        if show_dir:
+            hook['out_dir'] = show_dir
+    elif cfg.default_scope == 'mmseg':
+        hook['draw'] = True
+        if show_dir:
+            cfg.visualizer['save_dir'] = show_dir
+    else:
+        hook['draw'] = True
+        if show_dir:
+            hook['test_out_dir'] = show_dir
+    return cfg
+
+
+def build_runner(cfg: Config):
+    """Build the runner named by the config (``runner_type``) or mmengine's default ``Runner``."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Let ``--launcher pytorch`` (``tools/dist_train.sh``) run on machines without CUDA, with the gloo backend.
+
+    mmengine 0.10.7's pytorch launcher calls ``torch.cuda.set_device`` and its DDP wrapper passes ``device_ids``,
+    both of which fail for CPU processes. With CUDA available this does nothing.
+    """
+    import os
+
+    import torch
+    import torch.distributed as dist
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available() or dist.is_initialized():
+        return
+    if cfg.launcher != 'pytorch':
+        raise ValueError(f'launcher={cfg.launcher!r} without CUDA is not supported; use --launcher pytorch '
+                         f'(tools/dist_train.sh) for CPU processes')
+    dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']), world_size=int(os.environ['WORLD_SIZE']))
+    cfg.model_wrapper_cfg = dict(cfg.get('model_wrapper_cfg', None) or dict(type='MMDistributedDataParallel'),
+                                 device_ids=None)
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'

@@ -1,0 +1,16 @@
+"""Datasets: the Shapes generator (always) and its dataset classes for each installed downstream package."""
+from ..registry import available_scopes
+from .shapes import ensure_shapes, generate_shapes
+
+__all__ = ['ensure_shapes', 'generate_shapes']
+
+if 'mmdet' in available_scopes():
+    from .shapes_det_dataset import ShapesDetDataset  # noqa: F401
+    from .shapes_panoptic_dataset import ShapesPanopticDataset  # noqa: F401
+    __all__ += ['ShapesDetDataset', 'ShapesPanopticDataset']
+if 'mmseg' in available_scopes():
+    from .shapes_seg_dataset import ShapesSegDataset  # noqa: F401
+    __all__ += ['ShapesSegDataset']
+if 'mmpretrain' in available_scopes():
+    from .shapes_cls_dataset import ShapesClsDataset  # noqa: F401
+    __all__ += ['ShapesClsDataset']
