@@ -35,8 +35,14 @@ val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file={tiny_shapes + 'annotations/instances_val.json'!r})
 test_evaluator = val_evaluator
+# mmdet's pipelines resize to 1333x800; the tiny Shapes images are 128x128
+for _loader in (train_dataloader, val_dataloader):
+    _loader['dataset']['pipeline'] = [
+        dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
+        dict(type='Resize', scale=(128, 128), keep_ratio=True),
+        dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))]
 model = dict(backbone=dict(depth=18, init_cfg=None), neck=dict(in_channels=[64, 128, 256, 512]),
-             bbox_head=dict(num_classes=5))
+             bbox_head=dict(num_classes=5), test_cfg=dict(score_thr=0.0))
 train_cfg = dict(max_epochs=1)
 work_dir = {str(tmp_path / 'work')!r}
 '''

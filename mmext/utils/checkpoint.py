@@ -55,6 +55,7 @@ def mmengine_safe_globals() -> List[Any]:
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
     from mmengine.logging import HistoryBuffer
+    HistoryBuffer()  # mmengine registers the default statistics (min, max, current, mean) on first instantiation
     if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
         return getattr(obj, name)
     raise pickle.UnpicklingError(f'getattr({obj!r}, {name!r}) is not allowed in a checkpoint: only '

@@ -15,12 +15,16 @@ DET_EXTRA = """
 randomness = dict(seed=0)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(128, 128), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs')
 ]
-train_dataloader = dict(batch_sampler=None, dataset=dict(pipeline=train_pipeline))
+train_dataloader.update(batch_sampler=None)
+train_dataloader['dataset'].update(pipeline=train_pipeline)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=5))
 train_cfg = dict(max_epochs=2, val_interval=2)
+# keep every box, so that a barely trained model still yields detections and the COCO metric is computed
+model = dict(test_cfg=dict(score_thr=0.0))
 """
 
 
@@ -53,6 +57,11 @@ def test_det_train_resume_matches_uninterrupted_run_and_test_tool(det_cfg, tmp_p
     hist_b = b['message_hub']['log_scalars']['train/loss']
     assert len(hist_b.data[0]) == len(hist_a.data[0]), 'the loss history continued across the resume'
 
+    # --resume with an explicit checkpoint, into another work dir: resumes at epoch 2 = max_epochs, trains nothing
+    out = run_tool(['tools/train.py', det_cfg, '--work-dir', str(tmp_path / 'explicit'), '--resume',
+                    osp.join(part, 'epoch_2.pth')])
+    assert 'resumed epoch: 2' in out.stdout + out.stderr
+
     # tools/test.py: evaluation, painted images and dumped predictions
     vis, preds = 'vis', str(tmp_path / 'preds.pkl')
     tested = run_tool(['tools/test.py', det_cfg, osp.join(part, 'epoch_2.pth'), '--work-dir', str(tmp_path / 't'),
@@ -61,18 +70,6 @@ def test_det_train_resume_matches_uninterrupted_run_and_test_tool(det_cfg, tmp_p
     assert glob.glob(str(tmp_path / 't' / '*' / vis / '*.png')), 'painted images were written'
     with open(preds, 'rb') as f:
         assert len(pickle.load(f)) == 6
-
-
-@pytest.mark.slow
-def test_resume_from_explicit_checkpoint_and_load_from(det_cfg, tmp_path):
-    wd = str(tmp_path / 'a')
-    run_tool(['tools/train.py', det_cfg, '--work-dir', wd, '--cfg-options', 'train_cfg.max_epochs=1'])
-    ckpt = osp.join(wd, 'epoch_1.pth')
-    out = run_tool(['tools/train.py', det_cfg, '--work-dir', str(tmp_path / 'b'), '--resume', ckpt])
-    assert 'resumed epoch: 1' in out.stdout + out.stderr
-    out = run_tool(['tools/train.py', det_cfg, '--work-dir', str(tmp_path / 'c'), '--cfg-options',
-                    f'load_from={ckpt}', 'train_cfg.max_epochs=1'])
-    assert 'Load checkpoint from' in out.stdout + out.stderr
 
 
 @pytest.mark.slow

@@ -110,3 +110,17 @@ def test_refusal_names_the_offending_global(tmp_path):
     torch.save(dict(state_dict={}, evil=_Payload(str(tmp_path / 'm'))), path)
     with pytest.raises(CheckpointSafetyError, match=r'GLOBAL (posix|os)\.system'):
         safe_load(path)
+
+
+def test_resume_loading_in_a_fresh_process(tmp_path):
+    """mmengine fills HistoryBuffer's statistics table lazily: loading must work before any buffer exists."""
+    import subprocess
+    import sys
+    path = str(tmp_path / 'c.pth')
+    torch.save(_mmengine_like_checkpoint(), path)
+    code = ('import mmext; from mmengine.runner import CheckpointLoader; '
+            f'c = CheckpointLoader.load_checkpoint({path!r}, map_location="cpu"); '
+            'print(type(c["message_hub"]["log_scalars"]["train/loss"]).__name__)')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith('HistoryBuffer')
