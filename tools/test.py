@@ -2,15 +2,12 @@
 
 Same flags as mmdet's ``tools/test.py``; the config's ``default_scope`` decides the task. Example::
 
-    python tools/test.py configs/quickstart/fcos_r18-tiny_fpn_shapes.py work_dirs/.../epoch_12.pth --show-dir vis
+    python tools/test.py configs/quickstart/fcos_r18-c32_fpn_1xb8-12e_shapes.py work_dirs/.../epoch_12.pth --show-dir vis
 """
 import argparse
-import os
-
-from mmengine.config import DictAction
 
 import mmext  # noqa: F401  (registers mmext and makes checkpoint loading safe)
-from mmext.apis import build_runner, enable_visualization, load_config, setup_cpu_distributed
+from mmext.apis import add_common_args, finish_args, build_runner, enable_visualization, load_config, setup_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -22,13 +19,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir', help='directory where painted images are saved (under work_dir/timestamp)')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value pairs')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return finish_args(add_common_args(parser))
 
 
 def main() -> None:

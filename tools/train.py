@@ -2,18 +2,15 @@
 
 Same flags as mmdet's ``tools/train.py``; the config's ``default_scope`` decides the task. Examples::
 
-    python tools/train.py configs/quickstart/fcos_r18-tiny_fpn_shapes.py
+    python tools/train.py configs/quickstart/fcos_r18-c32_fpn_1xb8-12e_shapes.py
     python tools/train.py CONFIG --work-dir work_dirs/x --amp --cfg-options train_cfg.max_epochs=3
     python tools/train.py CONFIG --resume            # latest checkpoint in the work dir
     python tools/train.py CONFIG --resume path.pth   # a given checkpoint
 """
 import argparse
-import os
-
-from mmengine.config import DictAction
 
 import mmext  # noqa: F401  (registers mmext and makes checkpoint loading safe)
-from mmext.apis import build_runner, load_config, setup_cpu_distributed
+from mmext.apis import add_common_args, finish_args, build_runner, load_config, setup_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,13 +22,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or without a value from the latest checkpoint in '
                         'the work directory')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value pairs (e.g. train_cfg.max_epochs=2)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return finish_args(add_common_args(parser))
 
 
 def main() -> None:
