@@ -31,7 +31,7 @@ def test_det_and_instance_dataset(tiny_shapes, loader):
     sample = ds[0]
     gt = sample['data_samples'].gt_instances
     assert len(gt) == len(raw['instances']) and gt.masks.masks.shape[0] == len(gt)
-    assert sample['inputs'].shape[1:] == (128, 128)
+    assert sample['inputs'].shape[1:] == (256, 256)  # the base pipeline resizes to 256 (keep ratio)
     assert (gt.masks.masks.sum(axis=(1, 2)) > 0).all()
 
 
