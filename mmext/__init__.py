@@ -14,6 +14,13 @@ from .version import __version__
 install_safe_checkpoint_loading()
 
 # noqa: E402 - registration happens on import, after the safe loaders are in place
-from . import datasets  # noqa: E402,F401
+from . import backbones, datasets, engine, ops  # noqa: E402,F401
+if 'mmpretrain' in available_scopes():
+    from . import cls  # noqa: E402,F401
+if 'mmdet' in available_scopes():
+    from . import det  # noqa: E402,F401
+if 'mmseg' in available_scopes():
+    from . import seg  # noqa: E402,F401
+from . import distill  # noqa: E402,F401
 
 __all__ = ['__version__', 'available_scopes', 'register', 'registered_components']

@@ -1,0 +1,7 @@
+# KW-ResNet-50 1x (cell_num_ratio=1, cell in/out ratios 1/1, nonlocal_basis_ratio=1.0) on ImageNet, same
+# recipe as kw-resnet18-1x_32xb128-300e_in1k.py. Published params / top-1: 28.05M/80.38.
+_base_ = ['./kw-resnet18-1x_32xb128-300e_in1k.py']
+model = dict(
+    backbone=dict(depth=50, cell_num_ratio=1, cell_inplane_ratio=1, cell_outplane_ratio=1,
+                  nonlocal_basis_ratio=1.0),
+    head=dict(in_channels=2048))

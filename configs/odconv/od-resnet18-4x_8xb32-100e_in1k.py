@@ -1,0 +1,4 @@
+# OD-ResNet-18 4x (K=4) on ImageNet, same recipe as od-resnet18-1x_8xb32-100e_in1k.py.
+# Published params / top-1 (OSVAI/ODConv README): 44.90M/74.19.
+_base_ = ['./od-resnet18-1x_8xb32-100e_in1k.py']
+model = dict(backbone=dict(depth=18, kernel_num=4), head=dict(in_channels=512))

@@ -1,0 +1,4 @@
+# OD-ResNet-50 1x (K=1) on ImageNet, same recipe as od-resnet18-1x_8xb32-100e_in1k.py.
+# Published params / top-1 (OSVAI/ODConv README): 28.64M/77.87.
+_base_ = ['./od-resnet18-1x_8xb32-100e_in1k.py']
+model = dict(backbone=dict(depth=50, kernel_num=1), head=dict(in_channels=2048))

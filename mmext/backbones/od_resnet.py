@@ -1,0 +1,51 @@
+"""OD-ResNet: ResNet-18/34/50/101 with ODConv in every block conv.
+
+Chao Li, Aojun Zhou, Anbang Yao. "Omni-Dimensional Dynamic Convolution", ICLR 2022, arXiv 2209.07947.
+As released (``models/od_resnet.py``): the 3x3 convs and the bottleneck 1x1 convs are ``ODConv2d``; the 7x7 stem
+and the downsample 1x1 conv stay plain. Published ImageNet classifiers (1000 classes): OD-R18 1x 11.94M, 4x 44.90M;
+OD-R34 1x 21.98M (unverified here), OD-R50 1x 28.64M, 4x 90.67M; OD-R101 1x 50.82M, 2x 90.44M.
+"""
+from typing import Optional, Sequence
+
+from ..ops.odconv import ODConv2d
+from ..registry import register
+from .dynamic_resnet import ConvFactory, DynamicResNetBase
+
+__all__ = ['ODResNet']
+
+
+@register('MODELS')
+class ODResNet(DynamicResNetBase):
+    """ResNet backbone with omni-dimensional dynamic convolutions.
+
+    Args:
+        depth (int): 18, 34, 50 or 101.
+        kernel_num (int): K kernels per ODConv ("1x", "2x", "4x"). Defaults to 1.
+        reduction (float): Attention reduction. Defaults to 0.0625.
+        attention_norm (str): Attention trunk norm, ``'BN'`` (trains at batch 1 too) or ``'none'``.
+            Defaults to ``'BN'``.
+        out_indices, frozen_stages, norm_eval, dcn, stage_with_dcn, drop_path_rate, base_channels, init_cfg: See
+            :class:`~mmext.backbones.dynamic_resnet.DynamicResNetBase`. Defaults: (3,), -1, False, None,
+            (False,)*4, 0, None.
+
+    Example:
+        >>> backbone = ODResNet(depth=50, kernel_num=4, out_indices=(0, 1, 2, 3), frozen_stages=1,
+        ...                     norm_eval=True, init_cfg=dict(type='Pretrained', checkpoint='od_r50_4x.pth'))
+    """
+
+    def __init__(self, depth: int, kernel_num: int = 1, reduction: float = 0.0625, attention_norm: str = 'BN',
+                 out_indices: Sequence[int] = (3, ), frozen_stages: int = -1, norm_eval: bool = False,
+                 dcn: Optional[dict] = None, stage_with_dcn: Sequence[bool] = (False, False, False, False),
+                 drop_path_rate: float = 0.0, base_channels: int = 64, init_cfg=None) -> None:
+        self.kernel_num, self.reduction, self.attention_norm = kernel_num, reduction, attention_norm
+        super().__init__(depth, out_indices, frozen_stages, norm_eval, dcn, stage_with_dcn, drop_path_rate,
+                         base_channels, init_cfg)
+        self._freeze_stages()
+
+    def conv_factory(self, stage_idx: int, layer_idx: int, handover: bool) -> ConvFactory:
+
+        def make(role: str, cin: int, cout: int, k: int, stride: int, padding: int) -> ODConv2d:
+            return ODConv2d(cin, cout, k, stride, padding, reduction=self.reduction, kernel_num=self.kernel_num,
+                            norm=self.attention_norm)
+
+        return make

@@ -1,0 +1,6 @@
+"""Connectors and auxiliary modules that live in the distiller and are dropped (or folded) at export."""
+from .aux_classifier import ResNetAuxClassifier
+from .conv_connector import DistillConvConnector, resize_to
+from .norm_feature_transform import NORMFeatureTransform
+
+__all__ = ['DistillConvConnector', 'NORMFeatureTransform', 'ResNetAuxClassifier', 'resize_to']

@@ -1,0 +1,13 @@
+"""Convolution operators as plain nn.Modules (ODConv, KernelWarehouse, PSConv, sparse conv ...)."""
+
+from .dynamic_conv import (AttentionBatchNorm1d, AttentionBatchNorm2d,
+                           build_attention_norm, dynamic_conv2d)
+from .dynamic_deform_conv import DynamicDeformConv2d
+from .kernel_warehouse import KWAttention, KWConv2d, KWLayerBase, KWLinear
+from .odconv import ODConv2d, ODConvAttention
+from .warehouse_manager import WarehouseManager
+
+__all__ = [
+    'AttentionBatchNorm1d', 'AttentionBatchNorm2d', 'build_attention_norm', 'dynamic_conv2d', 'DynamicDeformConv2d',
+    'KWAttention', 'KWConv2d', 'KWLayerBase', 'KWLinear', 'ODConv2d', 'ODConvAttention', 'WarehouseManager'
+]

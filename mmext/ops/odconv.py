@@ -1,0 +1,179 @@
+"""ODConv: Omni-Dimensional Dynamic Convolution.
+
+Chao Li, Aojun Zhou, Anbang Yao. "Omni-Dimensional Dynamic Convolution", ICLR 2022, arXiv 2209.07947.
+
+``y = (sum_i a_wi * a_fi * a_ci * a_si * W_i) * x`` with four attentions computed from a shared
+pool -> 1x1 conv -> norm -> ReLU trunk: ``a_c`` over input channels, ``a_f`` over output channels, ``a_s`` over the
+k x k positions and ``a_w`` over the K kernels. As in the released code, ``a_c`` is applied to the input and
+``a_f`` to the output (both equivalent to scaling the kernel), so the per-sample kernel is only
+``a_s * sum_i a_wi W_i``; it is assembled with one ``[B, K] x [K, out*in*k*k]`` matmul, never through a
+``[B, K, out, in, k, k]`` temporary.
+"""
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from .dynamic_conv import build_attention_norm, dynamic_conv2d
+
+__all__ = ['ODConvAttention', 'ODConv2d']
+
+
+class ODConvAttention(nn.Module):
+    """The four ODConv attentions from one shared trunk.
+
+    Args:
+        in_channels (int): Input channels of the conv.
+        out_channels (int): Output channels of the conv.
+        kernel_size (int): Square kernel size k.
+        groups (int): Conv groups. ``in == groups == out`` is depthwise: no filter attention.
+        reduction (float): Hidden width ratio (of ``in_channels``, as released). Defaults to 1/16.
+        kernel_num (int): Number of kernels K; K=1 has no kernel attention. Defaults to 4.
+        min_channels (int): Minimum hidden width. Defaults to 16.
+        norm (str): Trunk norm, ``'BN'`` (batch-1 safe), ``'LN'`` is not available for the 4D trunk, or
+            ``'none'``. Defaults to ``'BN'``.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: int,
+                 groups: int = 1,
+                 reduction: float = 0.0625,
+                 kernel_num: int = 4,
+                 min_channels: int = 16,
+                 norm: str = 'BN') -> None:
+        super().__init__()
+        hidden = max(int(in_channels * reduction), min_channels)
+        self.kernel_size = kernel_size
+        self.kernel_num = kernel_num
+        self.fc = nn.Conv2d(in_channels, hidden, 1, bias=False)
+        self.bn = build_attention_norm(norm, hidden, dim=2)
+        self.relu = nn.ReLU(inplace=True)
+        self.channel_fc = nn.Conv2d(hidden, in_channels, 1, bias=True)
+        self.depthwise = in_channels == groups == out_channels
+        self.filter_fc = None if self.depthwise else nn.Conv2d(hidden, out_channels, 1, bias=True)
+        self.spatial_fc = None if kernel_size == 1 else nn.Conv2d(hidden, kernel_size * kernel_size, 1, bias=True)
+        self.kernel_fc = None if kernel_num == 1 else nn.Conv2d(hidden, kernel_num, 1, bias=True)
+        # the softmax/sigmoid temperature: annealed 30 -> 1 by ODConvTemperatureHook, 1 at inference
+        self.register_buffer('temperature', torch.tensor(1.0), persistent=False)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor], Optional[Tensor]]:
+        """Return ``(a_c [B,in,1,1], a_f [B,out,1,1] | None, a_s [B,k,k] | None, a_w [B,K] | None)``."""
+        t = self.temperature
+        z = self.relu(self.bn(self.fc(F.adaptive_avg_pool2d(x, 1))))
+        ca = torch.sigmoid(self.channel_fc(z) / t)
+        fa = None if self.filter_fc is None else torch.sigmoid(self.filter_fc(z) / t)
+        sa = None
+        if self.spatial_fc is not None:
+            sa = torch.sigmoid(self.spatial_fc(z) / t).reshape(x.shape[0], self.kernel_size, self.kernel_size)
+        ka = None if self.kernel_fc is None else torch.softmax(self.kernel_fc(z).flatten(1) / t, dim=1)
+        return ca, fa, sa, ka
+
+
+class ODConv2d(nn.Module):
+    """Omni-dimensional dynamic 2D convolution (no bias, as released).
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        kernel_size (int): Square kernel size.
+        stride, padding, dilation: As ``nn.Conv2d``. Defaults to 1, 0, 1.
+        groups (int): Conv groups (``in == groups == out``: depthwise). Defaults to 1.
+        reduction (float): Attention hidden ratio. Defaults to 0.0625.
+        kernel_num (int): K, the number of kernels. Defaults to 4.
+        min_channels (int): Minimum attention width. Defaults to 16.
+        norm (str): Attention trunk norm, ``'BN'`` or ``'none'``. Defaults to ``'BN'``.
+
+    The parameter ``weight`` has shape ``[K, out, in/groups, k, k]`` and the attention lives in ``attention``,
+    the key layout of the released checkpoints. For ``k == 1`` and ``K == 1`` the conv is static with input and
+    output gating. ``forward`` takes optional deformable ``offset``/``mask`` (see
+    :class:`~mmext.ops.DynamicDeformConv2d`).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: int,
+                 stride: Union[int, Tuple[int, int]] = 1,
+                 padding: Union[int, Tuple[int, int]] = 0,
+                 dilation: Union[int, Tuple[int, int]] = 1,
+                 groups: int = 1,
+                 reduction: float = 0.0625,
+                 kernel_num: int = 4,
+                 min_channels: int = 16,
+                 norm: str = 'BN') -> None:
+        super().__init__()
+        if not isinstance(kernel_size, int) or kernel_size < 1:
+            raise ValueError(f'ODConv2d: kernel_size must be a positive int (square kernels), got {kernel_size!r}')
+        if kernel_num < 1:
+            raise ValueError(f'ODConv2d: kernel_num must be >= 1, got {kernel_num}')
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f'ODConv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must be '
+                             f'divisible by groups ({groups})')
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.groups, self.kernel_num = dilation, groups, kernel_num
+        self.attention = ODConvAttention(in_channels, out_channels, kernel_size, groups, reduction, kernel_num,
+                                         min_channels, norm)
+        self.weight = nn.Parameter(torch.empty(kernel_num, out_channels, in_channels // groups, kernel_size,
+                                               kernel_size))
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        for i in range(self.kernel_num):
+            nn.init.kaiming_normal_(self.weight.data[i], mode='fan_out', nonlinearity='relu')
+
+    def update_temperature(self, temperature: float) -> None:
+        """Set the attention temperature (1 at inference)."""
+        self.attention.temperature.fill_(float(temperature))
+
+    def dynamic_weight(self, sa: Optional[Tensor], ka: Optional[Tensor], batch: int) -> Tensor:
+        """Per-sample kernel ``[B, out, in/g, k, k] = a_s * sum_i a_wi W_i``.
+
+        With both attentions the product ``a_wi * a_s`` ([B, K, k*k], small) is contracted with the kernels in one
+        ``bmm`` batched over the k*k taps, so neither a ``[B, K, out, in, k, k]`` temporary nor a second full-size
+        kernel (for the backward of a later ``* a_s``) is created.
+        """
+        k2 = self.kernel_size * self.kernel_size
+        shape = (batch, *self.weight.shape[1:])
+        if ka is None and sa is None:
+            return self.weight[0].unsqueeze(0).expand(shape)
+        if sa is None:
+            return torch.mm(ka, self.weight.reshape(self.kernel_num, -1)).reshape(shape)
+        if ka is None:
+            return self.weight[0].unsqueeze(0) * sa.reshape(batch, 1, 1, self.kernel_size, self.kernel_size)
+        coef = (ka.unsqueeze(2) * sa.reshape(batch, 1, k2)).permute(2, 0, 1)  # [k*k, B, K]
+        kernels = self.weight.reshape(self.kernel_num, -1, k2).permute(2, 0, 1)  # [k*k, K, out*in/g]
+        w = torch.bmm(coef, kernels)  # [k*k, B, out*in/g]
+        return w.permute(1, 2, 0).reshape(shape)
+
+    def forward(self, x: Tensor, offset: Optional[Tensor] = None, mask: Optional[Tensor] = None,
+                deform_groups: int = 1) -> Tensor:
+        ca, fa, sa, ka = self.attention(x)
+        x = x * ca
+        if sa is None and ka is None and offset is None:
+            out = F.conv2d(x, self.weight[0], None, self.stride, self.padding, self.dilation, self.groups)
+        else:
+            weight = self.dynamic_weight(sa, ka, x.shape[0])
+            out = dynamic_conv2d(x, weight, None, self.stride, self.padding, self.dilation, self.groups, offset,
+                                 mask, deform_groups)
+        return out if fa is None else out * fa
+
+    def extra_repr(self) -> str:
+        return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, '
+                f'padding={self.padding}, dilation={self.dilation}, groups={self.groups}, '
+                f'kernel_num={self.kernel_num}')

@@ -1,0 +1,11 @@
+"""Registry examples: RON's backbone, neck, head and anchor generator (tiny widths)."""
+from typing import Callable, Dict
+
+#: registered name -> function(tiny_shapes_root) -> config dict (with ``type``)
+EXAMPLES: Dict[str, Callable[[str], dict]] = {
+    'RONVGG': lambda data_root: dict(type='RONVGG', widen_factor=0.125, norm_cfg=dict(type='BN')),
+    'RONNeck': lambda data_root: dict(type='RONNeck', in_channels=(64, 64, 128, 128), out_channels=32),
+    'RONHead': lambda data_root: dict(type='RONHead', num_classes=5, in_channels=32, tower_channels=16,
+                                      cls_channels=16),
+    'RONAnchorGenerator': lambda data_root: dict(type='RONAnchorGenerator', strides=(8, 16, 32, 64)),
+}

@@ -1,0 +1,1 @@
+"""Tests of mmext.cls (mmpretrain heads)."""

@@ -1,0 +1,57 @@
+"""A short real run of the RON Shapes config through tools/train.py (and its configs parse)."""
+import glob
+import re
+
+import pytest
+from mmengine.config import Config
+
+from tests.conftest import REPO, TINY_SHAPES, run_tool, shapes_overrides, write_config
+
+SHAPES_CFG = 'configs/ron/ron160_vgg16-w0125-bn_1xb8-2e_shapes.py'
+
+
+@pytest.mark.parametrize('path', sorted(glob.glob(f'{REPO}/configs/ron/*.py')))
+def test_configs_parse_and_build(path):
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+
+    import mmext  # noqa: F401
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmdet' and cfg.custom_imports.imports == ['mmext']
+    if 'shapes' in path:  # the VGG-16 ones have 20-134M parameters: check their fields only
+        init_default_scope('mmdet')
+        MODELS.build(cfg.model)
+    else:
+        assert cfg.model.bbox_head.type == 'RONHead' and cfg.model.backbone.type == 'RONVGG'
+
+
+def test_ron_augmentation_pipeline(tiny_shapes):
+    """RON's full training pipeline (expand, bounded crop, photometric, warp resize, flip) on Shapes images."""
+    from mmdet.registry import DATASETS
+    from mmengine.registry import init_default_scope
+
+    import mmext  # noqa: F401
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(f'{REPO}/{SHAPES_CFG}')
+    assert [t['type'] for t in cfg.ron_train_pipeline][2:5] == ['Expand', 'MinIoURandomCrop', 'RandomChoice']
+    ds_cfg = cfg.train_dataloader.dataset.to_dict()
+    ds_cfg.update(data_root=tiny_shapes, shapes_cfg=TINY_SHAPES, pipeline=cfg.ron_train_pipeline)
+    dataset = DATASETS.build(ds_cfg)
+    for _ in range(2):
+        for i in range(len(dataset)):
+            out = dataset[i]
+            assert tuple(out['inputs'].shape) == (3, 160, 160)
+            boxes = out['data_samples'].gt_instances.bboxes.tensor
+            assert len(boxes) > 0 and (boxes >= 0).all() and (boxes <= 160).all()
+
+
+@pytest.mark.slow
+def test_ron_shapes_train_one_epoch(tiny_shapes, tmp_path):
+    cfg = write_config(str(tmp_path / 'ron.py'), SHAPES_CFG,
+                       shapes_overrides(tiny_shapes, 'det') + '\ntrain_cfg = dict(max_epochs=1, val_interval=1)'
+                       '\ndefault_hooks = dict(logger=dict(interval=1))')
+    out = run_tool(['tools/train.py', cfg, '--work-dir', str(tmp_path / 'w')])
+    log = out.stdout + out.stderr
+    assert re.search(r'coco/bbox_mAP: [0-9.]+', log), log[-3000:]
+    losses = [float(x) for x in re.findall(r'loss: ([0-9.]+|nan)', log)]
+    assert losses and all(x == x for x in losses), 'losses logged and none is NaN'
