@@ -8,7 +8,8 @@ from typing import Callable, List, Sequence, Tuple
 import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from .frozen_stages import FrozenStagesMixin
 
 __all__ = ['make_divisible', 'DynamicInvertedResidual', 'DynamicMobileNetV2Base', 'MBV2ConvFactory']
 
@@ -56,7 +57,7 @@ class DynamicInvertedResidual(nn.Module):
         return x + self.conv(x) if self.use_res_connect else self.conv(x)
 
 
-class DynamicMobileNetV2Base(BaseModule):
+class DynamicMobileNetV2Base(FrozenStagesMixin, BaseModule):
     """MobileNetV2 body (``features``); subclasses provide ``make_stem`` and the conv factory.
 
     Args:
@@ -131,18 +132,3 @@ class DynamicMobileNetV2Base(BaseModule):
             return []
         end = 0 if self.frozen_stages == 0 else self.stage_ends[self.frozen_stages - 1]
         return [self.features[i] for i in range(end + 1)]
-
-    def _freeze_stages(self) -> None:
-        for m in self.frozen_modules():
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self

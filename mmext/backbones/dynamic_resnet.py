@@ -9,9 +9,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type
 import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..ops.dynamic_deform_conv import DynamicDeformConv2d
+from .frozen_stages import FrozenStagesMixin
 
 __all__ = ['DynamicBasicBlock', 'DynamicBottleneck', 'DynamicResNetBase', 'ConvFactory']
 
@@ -86,7 +86,7 @@ class DynamicBottleneck(nn.Module):
         return self.relu(identity + _drop_path(out, self.drop_path, self.training))
 
 
-class DynamicResNetBase(BaseModule):
+class DynamicResNetBase(FrozenStagesMixin, BaseModule):
     """ResNet body; subclasses provide the block conv factory and the downsample conv.
 
     Args:
@@ -198,18 +198,3 @@ class DynamicResNetBase(BaseModule):
         for i in range(1, self.frozen_stages + 1):
             mods.append(getattr(self, f'layer{i}'))
         return mods
-
-    def _freeze_stages(self) -> None:
-        for m in self.frozen_modules():
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self

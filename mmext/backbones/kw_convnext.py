@@ -17,6 +17,7 @@ from torch import Tensor
 
 from ..ops.warehouse_manager import WarehouseManager
 from ..registry import register
+from .frozen_stages import FrozenStagesMixin
 from .kw_utils import frozen_warehouses
 
 __all__ = ['KWConvNeXt']
@@ -58,7 +59,7 @@ class KWConvNeXtBlock(nn.Module):
 
 
 @register('MODELS')
-class KWConvNeXt(BaseModule):
+class KWConvNeXt(FrozenStagesMixin, BaseModule):
     """ConvNeXt backbone with KernelWarehouse convolutions.
 
     Args:
@@ -139,17 +140,8 @@ class KWConvNeXt(BaseModule):
                 outs.append(norm(x.mean(dim=(2, 3))) if self.gap_before_final_norm else norm(x))
         return tuple(outs)
 
-    def _freeze_stages(self) -> None:
+    def frozen_modules(self) -> List[nn.Module]:
         mods: List[nn.Module] = []
         for i in range(self.frozen_stages + 1):
             mods += [self.downsample_layers[i], self.stages[i]]
-        mods += frozen_warehouses(self.warehouse_manager, self, mods) if mods else []
-        for m in mods:
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self._freeze_stages()
-        return self
+        return mods + (frozen_warehouses(self.warehouse_manager, self, mods) if mods else [])

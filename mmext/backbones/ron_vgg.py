@@ -9,9 +9,9 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..registry import register
+from .frozen_stages import FrozenStagesMixin
 
 __all__ = ['RONVGG', 'convert_vgg_to_ronvgg']
 
@@ -27,7 +27,7 @@ OUT_NAMES: Tuple[str, ...] = ('conv4_3', 'conv5_3', 'fc6', 'fc7')
 
 
 @register('MODELS')
-class RONVGG(BaseModule):
+class RONVGG(FrozenStagesMixin, BaseModule):
     """VGG-16 as used by RON: conv1_1 ... conv5_3, pool5 2x2/s2, fc6 and fc7 as convolutions.
 
     Unlike SSD's VGG (pool5 3x3/s1, fc7 at stride 16), pool5 halves the map, so conv4_3, conv5_3, fc6 and fc7
@@ -130,24 +130,10 @@ class RONVGG(BaseModule):
                 break
         return tuple(outs[i] for i in self.out_indices)
 
-    def _freeze_stages(self) -> None:
+    def frozen_modules(self) -> List[nn.Module]:
         if self.frozen_stages < 1:
-            return
-        end = self._stage_ends[self.frozen_stages - 1]
-        for layer in list(self.features)[:end + 1]:
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'RONVGG':
-        """Set train mode, keeping frozen stages and (with ``norm_eval``) norm layers in eval mode."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+            return []
+        return list(self.features)[:self._stage_ends[self.frozen_stages - 1] + 1]
 
 
 def convert_vgg_to_ronvgg(state_dict: Dict[str, torch.Tensor], fc_type: str = 'reduced') -> Dict[str, torch.Tensor]:

@@ -24,7 +24,11 @@ def _load_tool(name):
 
 odconv2mmext = _load_tool('odconv2mmext')
 kw2mmext = _load_tool('kw2mmext')
-init_default_scope('mmpretrain')
+
+@pytest.fixture(autouse=True)
+def _mmpretrain_scope():
+    """Build in mmpretrain's scope whatever scope an earlier test left behind."""
+    init_default_scope('mmpretrain')
 GEN = torch.Generator().manual_seed(0)
 
 

@@ -20,7 +20,11 @@ _spec = importlib.util.spec_from_file_location('noah2mmext',
 noah2mmext = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(noah2mmext)
 
-init_default_scope('mmpretrain')
+
+@pytest.fixture(autouse=True)
+def _mmpretrain_scope():
+    """Build in mmpretrain's scope whatever scope an earlier test left behind."""
+    init_default_scope('mmpretrain')
 
 
 def _authors_head(channels: int, classes: int, heads: int, key_ratio: float) -> OrderedDict:

@@ -9,7 +9,11 @@ from mmpretrain.structures import DataSample
 from mmext.cls import NOAHHead, NOAHMultiLabelClsHead
 from tests.test_cls.noah_reference import noah_reference
 
-init_default_scope('mmpretrain')
+
+@pytest.fixture(autouse=True)
+def _mmpretrain_scope():
+    """Build in mmpretrain's scope whatever scope an earlier test left behind."""
+    init_default_scope('mmpretrain')
 
 
 def _head(**kwargs) -> NOAHHead:
