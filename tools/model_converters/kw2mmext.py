@@ -7,7 +7,10 @@ Released checkpoints hold ``{'model': state_dict, 'model_ema': ..., ...}`` witho
 rebuild the released module construction order, so warehouse indices (``warehouse_manager.weights.{i}``), each
 layer's cell range and the attention keys (``*.attention.{fc1,norm1,fc2[,fc3,basis_bias]}``) keep their meaning;
 conversion prefixes ``backbone.`` and maps the classifier (``fc.*`` ResNet, ``classifier.*`` MobileNetV2,
-``head.*`` ConvNeXt) to ``head.fc.*`` and ConvNeXt's final ``norm.*`` to ``backbone.norm3.*``. tau is not stored
+``head.*`` ConvNeXt) to ``head.fc.*`` and ConvNeXt's final ``norm.*`` to ``backbone.norm3.*``. KW-MobileNetV2 1/2x
+(``KW1d2x_MobileNetV2``, target ``KWMobileNetV2(arch='0.5x')`` + :class:`~mmext.cls.KWLinearClsHead`): its KWLinear
+classifier ``classifier.1.conv.*`` goes to ``head.fc.*`` and its warehouse (the last one, the only Conv1d-shaped
+``[n, c_out, c_in, 1]``) to ``head.warehouse_manager.weights.0`` as ``[n, c_out, c_in]``. tau is not stored
 (inference uses tau = 0, the default of a freshly built model). Build the target with the same settings as the
 source (``cell_num_ratio``, cell ratios, ``sharing_range``, ``nonlocal_basis_ratio``).
 
@@ -27,18 +30,32 @@ __all__ = ['convert', 'detect_arch', 'main']
 
 
 def detect_arch(state: Mapping[str, torch.Tensor]) -> str:
-    """``'resnet'``, ``'mobilenet_v2'`` or ``'convnext'`` from the keys; a clear error otherwise."""
+    """``'resnet'``, ``'mobilenet_v2'``, ``'mobilenet_v2_kwlinear'`` (1/2x) or ``'convnext'`` from the keys."""
     if not any(k.startswith('warehouse_manager.weights.') for k in state):
         raise ValueError('not a KernelWarehouse checkpoint: no "warehouse_manager.weights.*" key')
     if any(k.startswith('downsample_layers.') for k in state):
         return 'convnext'
     if any(k.startswith('features.') for k in state):
-        if any(k.startswith('classifier.conv.') for k in state):
-            raise ValueError('KW MobileNetV2 1/2x (KWLinear classifier, hand-tuned warehouses) is not supported')
+        if any(k.startswith('classifier.1.conv.') for k in state):
+            return 'mobilenet_v2_kwlinear'
         return 'mobilenet_v2'
     if any(k.startswith('layer1.') for k in state):
         return 'resnet'
     raise ValueError('unknown KernelWarehouse layout: expected KW-ResNet, KW-MobileNetV2 or KW-ConvNeXt keys')
+
+
+def _kwlinear_classifier(state: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """KW-MobileNetV2 1/2x: the backbone as usual, the KWLinear classifier and its warehouse into the head."""
+    prefix = 'warehouse_manager.weights.'
+    ids = sorted(int(k[len(prefix):]) for k in state if k.startswith(prefix))
+    linear = [i for i in ids if state[f'{prefix}{i}'].dim() == 4]
+    if len(linear) != 1 or linear[0] != ids[-1] or state[f'{prefix}{linear[0]}'].shape[-1] != 1:
+        raise ValueError('KW-MobileNetV2 1/2x checkpoint: expected exactly one KWLinear warehouse '
+                         f'[n, c_out, c_in, 1], the last one; got 4-D warehouses {linear} of {ids}')
+    key = f'{prefix}{linear[0]}'
+    out = to_mmpretrain_classifier({k: v for k, v in state.items() if k != key}, {'classifier.1.conv.': 'head.fc.'})
+    out['head.warehouse_manager.weights.0'] = state[key].squeeze(-1)
+    return out
 
 
 def convert(checkpoint: Mapping[str, Any], ema: bool = False) -> Dict[str, torch.Tensor]:
@@ -52,6 +69,8 @@ def convert(checkpoint: Mapping[str, Any], ema: bool = False) -> Dict[str, torch
     arch = detect_arch(state)
     if arch == 'convnext':
         return to_mmpretrain_classifier(state, {'head.': 'head.fc.'}, {'norm.': 'norm3.'})
+    if arch == 'mobilenet_v2_kwlinear':
+        return _kwlinear_classifier(state)
     head: Optional[Dict[str, str]] = {'fc.': 'head.fc.'} if arch == 'resnet' else {'classifier.': 'head.fc.'}
     return to_mmpretrain_classifier(state, head)
 
