@@ -1,4 +1,5 @@
 """Task-agnostic backbones, registered into mmdet, mmseg and mmpretrain."""
+from .cifar_wide_resnet import CifarWideResNet
 from .frozen_stages import FrozenStagesMixin
 from .kw_convnext import KWConvNeXt
 from .kw_mobilenetv2 import KWMobileNetV2
@@ -7,4 +8,4 @@ from .od_mobilenetv2 import ODMobileNetV2
 from .od_resnet import ODResNet
 from .ron_vgg import RONVGG, convert_vgg_to_ronvgg
 
-__all__ = ['FrozenStagesMixin', 'KWConvNeXt', 'KWMobileNetV2', 'KWResNet', 'ODMobileNetV2', 'ODResNet', 'RONVGG', 'convert_vgg_to_ronvgg']
+__all__ = ['CifarWideResNet', 'FrozenStagesMixin', 'KWConvNeXt', 'KWMobileNetV2', 'KWResNet', 'ODMobileNetV2', 'ODResNet', 'RONVGG', 'convert_vgg_to_ronvgg']

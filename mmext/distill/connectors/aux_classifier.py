@@ -7,6 +7,7 @@ import torch
 from mmengine.model import BaseModule
 from torch import nn
 
+from mmext.backbones.cifar_wide_resnet import make_wide_layer
 from mmext.registry import register
 
 __all__ = ['ResNetAuxClassifier']
@@ -43,20 +44,28 @@ class _Block(nn.Module):
 class ResNetAuxClassifier(BaseModule):
     """Residual stages, global average pooling and a linear classifier on an intermediate feature map.
 
-    Each stage is ``(out_channels, num_blocks, stride)``; the first block of a stage carries the stride. The
-    DKS/DCM WRN design, e.g. for the branch forking after group0, is a copy of group1 then group2 with half the
-    blocks; the branch after group1 is group2 at double width.
+    Each stage is ``(out_channels, num_blocks, stride)``; the first block of a stage carries the stride.
+
+    With ``preact=True`` the blocks are the pre-activation basic blocks of
+    :class:`~mmext.backbones.CifarWideResNet` (optionally with dropout) followed by a final BN-ReLU, which is the
+    DKS/DCM WRN design of the released code (``shared/docs/references/distill.md`` §1.2) for a WRN-d-k with
+    ``n = (d - 4) / 6``: the branch forking after group0 (``backbone.layer1``, ``in_channels=16k``) is a copy
+    of group1 then group2 with half the blocks, ``stages=[(32k, n, 2), (64k, n // 2, 2)]``; the branch after
+    group1 (``backbone.layer2``, ``in_channels=32k``) is group2 at double width, ``stages=[(128k, n, 2)]``.
 
     Args:
         in_channels (int): Channels of the feature the branch forks from.
         stages (Sequence[Sequence[int]]): ``[(out_channels, num_blocks, stride), ...]``, at least one.
         num_classes (int): Classes of the classifier.
         bottleneck (bool): Bottleneck blocks (ResNet-50 style) instead of basic blocks. Defaults to False.
+        preact (bool): Pre-activation WRN blocks and a final BN-ReLU (the WRN branches). Defaults to False.
+        drop_rate (float): Dropout between the two convs of each pre-activation block (``preact`` only).
+            Defaults to 0.
         init_cfg (dict, optional): Initialisation config. Defaults to Kaiming convs and constant BN.
     """
 
     def __init__(self, in_channels: int, stages: Sequence[Sequence[int]], num_classes: int,
-                 bottleneck: bool = False,
+                 bottleneck: bool = False, preact: bool = False, drop_rate: float = 0.0,
                  init_cfg: Optional[List[dict]] = [dict(type='Kaiming', layer='Conv2d'),
                                                   dict(type='Constant', val=1, layer='BatchNorm2d')]) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -64,6 +73,10 @@ class ResNetAuxClassifier(BaseModule):
             raise ValueError('ResNetAuxClassifier: stages must list at least one (out_channels, num_blocks, stride)')
         if num_classes <= 0:
             raise ValueError(f'ResNetAuxClassifier: num_classes must be > 0, got {num_classes}')
+        if preact and bottleneck:
+            raise ValueError('ResNetAuxClassifier: preact=True (WRN blocks) cannot be combined with bottleneck=True')
+        if drop_rate and not preact:
+            raise ValueError(f'ResNetAuxClassifier: drop_rate={drop_rate} needs preact=True (the WRN blocks)')
         blocks: List[nn.Module] = []
         channels = in_channels
         for stage in stages:
@@ -71,9 +84,15 @@ class ResNetAuxClassifier(BaseModule):
                 raise ValueError(f'ResNetAuxClassifier: each stage must be (out_channels, num_blocks, stride) '
                                  f'with positive values, got {stage}')
             out_channels, num_blocks, stride = stage
+            if preact:
+                blocks.append(make_wide_layer(channels, out_channels, num_blocks, stride, drop_rate))
+                channels = out_channels
+                continue
             for i in range(num_blocks):
                 blocks.append(_Block(channels, out_channels, stride if i == 0 else 1, bottleneck))
                 channels = out_channels
+        if preact:  # pre-activation blocks leave the sum un-normalised
+            blocks += [nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
         self.layers = nn.Sequential(*blocks)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
