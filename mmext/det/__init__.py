@@ -2,5 +2,6 @@
 from .ron_anchor_generator import RONAnchorGenerator
 from .ron_head import RONHead
 from .ron_neck import RONNeck
+from .ssd_head_compat import SSDHeadCompat
 
-__all__ = ['RONAnchorGenerator', 'RONHead', 'RONNeck']
+__all__ = ['RONAnchorGenerator', 'RONHead', 'RONNeck', 'SSDHeadCompat']

@@ -8,4 +8,9 @@ EXAMPLES: Dict[str, Callable[[str], dict]] = {
     'RONHead': lambda data_root: dict(type='RONHead', num_classes=5, in_channels=32, tower_channels=16,
                                       cls_channels=16),
     'RONAnchorGenerator': lambda data_root: dict(type='RONAnchorGenerator', strides=(8, 16, 32, 64)),
+    'SSDHeadCompat': lambda data_root: dict(
+        type='SSDHeadCompat', num_classes=5, in_channels=(16, 16), anchor_generator=dict(
+            type='SSDAnchorGenerator', scale_major=False, input_size=64, min_sizes=[8, 16], max_sizes=[16, 32],
+            strides=[8, 16], ratios=[[2], [2]]),
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0, .0, .0, .0], target_stds=[0.1, 0.1, 0.2, 0.2])),
 }

@@ -7,7 +7,7 @@ from mmengine.config import Config
 
 from tests.conftest import REPO, TINY_SHAPES, run_tool, shapes_overrides, write_config
 
-SHAPES_CFG = 'configs/ron/ron160_vgg16-w0125-bn_1xb8-2e_shapes.py'
+SHAPES_CFG = 'configs/ron/ron160_vgg16-w0125-bn_1xb8-12e_shapes.py'  # the quick-start config
 
 
 @pytest.mark.parametrize('path', sorted(glob.glob(f'{REPO}/configs/ron/*.py')))
@@ -55,3 +55,18 @@ def test_ron_shapes_train_one_epoch(tiny_shapes, tmp_path):
     assert re.search(r'coco/bbox_mAP: [0-9.]+', log), log[-3000:]
     losses = [float(x) for x in re.findall(r'loss: ([0-9.]+|nan)', log)]
     assert losses and all(x == x for x in losses), 'losses logged and none is NaN'
+
+
+@pytest.mark.slow
+def test_benchmark_ron_light_pair():
+    """tools/analysis_tools/benchmark_ron.py --light times RON160 and SSD160 (SSDHeadCompat) and reports ratios."""
+    import json
+    out = run_tool(['tools/analysis_tools/benchmark_ron.py', '--light', '--batch-size', '1', '--iters', '1',
+                    '--warmup', '0', '--device', 'cpu'])
+    result = json.loads(out.stdout[out.stdout.index('{\n'):])
+    models = result['models']
+    assert set(models) == {'RON160 light (Shapes)', 'SSD160 light (Shapes)'}
+    ssd = models['SSD160 light (Shapes)']
+    assert ssd['ratio_vs_ssd'] == dict(inference=1.0, train_step=1.0)
+    for res in models.values():
+        assert res['inference']['images_per_s'] > 0 and res['train_step']['images_per_s'] > 0

@@ -25,6 +25,11 @@ MODELS_TO_RUN = {
     'RON320 (full VGG-16)': ('configs/ron/ron320_vgg16_1xb20-120k_voc0712.py', 320),
     'SSD300 (reduced VGG-16)': ('mmdet::ssd/ssd300_coco.py', 300),
 }
+#: ``--light``: the Shapes pair trained in configs/ron/README.md (same 1/8-width VGG-16 with BN, 160x160 input)
+LIGHT_MODELS_TO_RUN = {
+    'RON160 light (Shapes)': ('configs/ron/ron160_vgg16-w0125-bn_1xb8-12e_shapes.py', 160),
+    'SSD160 light (Shapes)': ('configs/ron/ssd160_vgg16-w0125-bn_1xb8-12e_shapes.py', 160),
+}
 
 
 def _config_path(config: str) -> str:
@@ -40,6 +45,8 @@ def _build(config: str, num_classes: int):
     model_cfg = cfg.model
     model_cfg.backbone.init_cfg = None  # random weights: speed only
     model_cfg.bbox_head.num_classes = num_classes
+    if model_cfg.bbox_head.type == 'SSDHead':
+        model_cfg.bbox_head.type = 'SSDHeadCompat'  # mmdet 3.3's SSDHead cannot predict (see mmext/det)
     if model_cfg.bbox_head.type == 'RONHead':
         # random weights pass RON's objectness gate everywhere; cap the NMS input as mmdet's SSD300 test_cfg does
         # (nms_pre 1000, max 200 per image) so that both time the network and a same-sized NMS
@@ -47,9 +54,6 @@ def _build(config: str, num_classes: int):
     init_default_scope('mmdet')
     model = MODELS.build(model_cfg)
     model.init_weights()
-    if not hasattr(model.bbox_head, 'loss_cls'):
-        # mmdet 3.3's SSDHead builds no loss_cls but its predict path reads loss_cls.custom_cls_channels
-        model.bbox_head.loss_cls = None
     return model, cfg.optim_wrapper
 
 
@@ -79,17 +83,21 @@ def main() -> None:
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--skip-full', action='store_true', help='leave out RON320 on the full (4096-fc) VGG-16')
     parser.add_argument('--skip-ssd', action='store_true', help='leave out SSD300 (no ratios then)')
+    parser.add_argument('--light', action='store_true',
+                        help='time the Shapes light pair (RON160 vs SSD160, 1/8-width VGG-16) instead')
     args = parser.parse_args()
     results = dict(device=args.device, threads=torch.get_num_threads(), batch_size=args.batch_size, models={})
-    for name, (config, size) in MODELS_TO_RUN.items():
+    to_run = LIGHT_MODELS_TO_RUN if args.light else MODELS_TO_RUN
+    for name, (config, size) in to_run.items():
         if (args.skip_full and 'full' in name) or (args.skip_ssd and 'SSD' in name):
             continue
         results['models'][name] = bench(config, size, args.batch_size, args.num_classes, args.warmup, args.iters,
                                         args.device)
         print(name, json.dumps(results['models'][name]), flush=True)
-    ssd = results['models'].get('SSD300 (reduced VGG-16)')
+    ssd_name = 'SSD160 light (Shapes)' if args.light else 'SSD300 (reduced VGG-16)'
+    ssd = results['models'].get(ssd_name)
     for name, res in results['models'].items() if ssd else ():
-        res['ratio_vs_ssd300'] = dict(
+        res['ratio_vs_ssd'] = dict(
             inference=res['inference']['images_per_s'] / ssd['inference']['images_per_s'],
             train_step=res['train_step']['images_per_s'] / ssd['train_step']['images_per_s'])
     print(json.dumps(results, indent=2))
