@@ -4,12 +4,12 @@
 # 5/15/60/80 % of training) scaled to 6 epochs.
 _base_ = ['../distill/resnet18-w16_1xb32-6e_shapes-cls.py']
 
-teacher_ckpt = 'work_dirs/resnet34-w16_1xb32-6e_shapes-cls/epoch_6.pth'
+teacher_ckpt = 'work_dirs/resnet34-w16_1xb32-20e_shapes-cls/epoch_20.pth'
 model = dict(
     _delete_=True,
     type='NORMDistiller',
     student={{_base_.model}},
-    teacher='{{fileDirname}}/resnet34-w16_1xb32-6e_shapes-cls.py',
+    teacher='{{fileDirname}}/resnet34-w16_1xb32-20e_shapes-cls.py',
     teacher_ckpt=teacher_ckpt,
     in_channels=128,
     teacher_channels=128,

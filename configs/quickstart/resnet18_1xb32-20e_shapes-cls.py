@@ -8,7 +8,21 @@ custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
 
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='ResNet', depth=18, num_stages=4, out_indices=(3, ), style='pytorch'),
+    backbone=dict(
+        type='ResNet',
+        depth=18,
+        num_stages=4,
+        out_indices=(3, ),
+        style='pytorch',
+        # PyTorch's default conv init (kaiming uniform, a=sqrt(5)) and no zero-init of the last BN of each block:
+        # from scratch on these crops it trains several times faster than mmpretrain's default (kaiming normal
+        # fan-out + zero-init residual): 71% vs 32% val top-1 after 120 AdamW iterations in our check
+        zero_init_residual=False,
+        init_cfg=[
+            dict(type='Kaiming', layer='Conv2d', a=5**0.5, mode='fan_in', nonlinearity='leaky_relu',
+                 distribution='uniform'),
+            dict(type='Constant', val=1, layer=['_BatchNorm'])
+        ]),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
@@ -18,7 +32,8 @@ model = dict(
         topk=(1, )))
 
 max_epochs = 20
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4))
+# AdamW: with SGD lr 0.05 (tried first) these from-scratch runs stayed at chance (loss ~ln 5 after 6 epochs)
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', T_max=max_epochs - 1, by_epoch=True, begin=1, end=max_epochs)
