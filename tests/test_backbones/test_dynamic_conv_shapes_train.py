@@ -10,7 +10,7 @@ from tests.conftest import run_tool, shapes_overrides, write_config
 
 @pytest.mark.slow
 def test_od_cls_and_kw_det_train(tiny_shapes, tmp_path):
-    cls = write_config(str(tmp_path / 'cls.py'), 'configs/odconv/od-resnet18-4x-c32_1xb32-20e_shapes-cls.py',
+    cls = write_config(str(tmp_path / 'cls.py'), 'configs/odconv/od-resnet18-4x-c32_1xb32-8e_shapes-cls.py',
                        shapes_overrides(tiny_shapes, 'cls') + '\ntrain_cfg = dict(max_epochs=1, val_interval=1)')
     out = run_tool(['tools/train.py', cls, '--work-dir', str(tmp_path / 'c')])
     assert re.search(r'accuracy/top1: [0-9.]+', out.stdout + out.stderr)
