@@ -21,6 +21,36 @@ from .dynamic_conv import build_attention_norm, dynamic_conv2d
 __all__ = ['ODConvAttention', 'ODConv2d']
 
 
+class _MixKernels(torch.autograd.Function):
+    """``a_s * (a_w @ W)``: ``[B, K]``, ``[B, k*k]``, ``[K, out, in, k, k]`` -> ``[B, out, in, k, k]``.
+
+    Autograd would save the ``[B, out, in, k, k]`` mixture for the gradient of ``a_s``; here only the inputs are
+    saved and the mixture is recomputed in backward (one extra ``[B, K] x [K, N]`` matmul), so the saved memory of
+    the kernel assembly is that of the attentions.
+    """
+
+    @staticmethod
+    def forward(ctx, ka: Tensor, sa: Tensor, weight: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(ka, sa, weight)
+        k2 = sa.shape[1]
+        mix = torch.mm(ka, weight.reshape(weight.shape[0], -1)).reshape(ka.shape[0], -1, k2)
+        return (mix * sa.unsqueeze(1)).reshape(ka.shape[0], *weight.shape[1:])
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # type: ignore[override]
+        ka, sa, weight = ctx.saved_tensors
+        b, k2 = sa.shape
+        w2 = weight.reshape(weight.shape[0], -1)
+        grad = grad.reshape(b, -1, k2)
+        grad_sa = None
+        if ctx.needs_input_grad[1]:
+            grad_sa = (grad * torch.mm(ka, w2).reshape(b, -1, k2)).sum(1)
+        grad_mix = (grad * sa.unsqueeze(1)).reshape(b, -1)
+        grad_ka = torch.mm(grad_mix, w2.t()) if ctx.needs_input_grad[0] else None
+        grad_w = torch.mm(ka.t(), grad_mix).reshape(weight.shape) if ctx.needs_input_grad[2] else None
+        return grad_ka, grad_sa, grad_w
+
+
 class ODConvAttention(nn.Module):
     """The four ODConv attentions from one shared trunk.
 
@@ -145,18 +175,17 @@ class ODConv2d(nn.Module):
         """Per-sample kernel ``[B, out, in/g, k, k] = a_s * sum_i a_wi W_i``.
 
         The kernel mixture is one ``[B, K] x [K, out*in/g*k*k]`` matmul on the contiguous parameter, then the
-        spatial attention is a broadcast multiply, so no ``[B, K, out, in, k, k]`` temporary exists and nothing is
-        permuted or copied (an earlier formulation batched the k*k taps through ``bmm``, which copied the K kernels
-        into a tap-major layout on every call: 1.3-2.7x slower on the CPU, most at batch 1).
+        spatial attention is a broadcast multiply (:class:`_MixKernels`), so no ``[B, K, out, in, k, k]`` temporary
+        exists, nothing is permuted or copied, and only the small attentions are saved for backward (the mixture is
+        recomputed there).
         """
         shape = (batch, *self.weight.shape[1:])
         if ka is None:
             w = self.weight[0].unsqueeze(0)
-        else:
-            w = torch.mm(ka, self.weight.reshape(self.kernel_num, -1)).reshape(shape)
+            return w.expand(shape) if sa is None else w * sa.reshape(batch, 1, 1, *self.weight.shape[-2:])
         if sa is None:
-            return w.expand(shape)
-        return w * sa.reshape(batch, 1, 1, self.kernel_size, self.kernel_size)
+            return torch.mm(ka, self.weight.reshape(self.kernel_num, -1)).reshape(shape)
+        return _MixKernels.apply(ka, sa.reshape(batch, -1), self.weight)
 
     def forward(self, x: Tensor, offset: Optional[Tensor] = None, mask: Optional[Tensor] = None,
                 deform_groups: int = 1) -> Tensor:

@@ -132,3 +132,19 @@ def test_unfold_formulation_equals_grouped_conv():
         ref = torch.cat([F.conv2d(x[i:i + 1], w[i], None, 2, 1, 1, g) for i in range(3)])
         got = _unfold_conv2d(x, w, (2, 2), (1, 1), (1, 1), g)
         assert torch.allclose(got, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_mix_kernels_function_gradients_and_saved_memory():
+    """The kernel-assembly Function: equal to the einsum reference, gradcheck-exact, and it saves no mixture."""
+    from mmext.ops.odconv import _MixKernels
+    torch.manual_seed(0)
+    ka = torch.rand(3, 4, dtype=torch.double, requires_grad=True)
+    sa = torch.rand(3, 9, dtype=torch.double, requires_grad=True)
+    w = torch.randn(4, 5, 6, 3, 3, dtype=torch.double, requires_grad=True)
+    ref = torch.einsum('bk,koixy->boixy', ka, w) * sa.reshape(3, 1, 1, 3, 3)
+    torch.testing.assert_close(_MixKernels.apply(ka, sa, w), ref)
+    assert torch.autograd.gradcheck(_MixKernels.apply, (ka, sa, w))
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t):
+        _MixKernels.apply(ka, sa, w)
+    assert sorted(saved) == sorted([ka.numel(), sa.numel(), w.numel()])  # no [B, out, in, k, k] tensor
