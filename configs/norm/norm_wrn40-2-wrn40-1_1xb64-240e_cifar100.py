@@ -9,26 +9,9 @@
 # before that BN-ReLU (on the raw group-2 output, against the teacher's raw group-2 output), which cannot be
 # folded into the plain network. The official code's logit standardisation (--ceta 2.5) is off, as in mmext's
 # ImageNet NORM configs; set logit_standardization=2.5 to reproduce it.
-_base_ = ['./wrn40-1_1xb64-240e_cifar100.py']
+# Everything but the student is the WRN-16-2 NORM config's (same teacher, recipe, N, weights and schedule).
+_base_ = ['./norm_wrn40-2-wrn16-2_1xb64-240e_cifar100.py']
 
-ce_weight = 0.1  # r
-teacher_ckpt = 'work_dirs/wrn40-2_1xb64-240e_cifar100/epoch_240.pth'
 model = dict(
-    _delete_=True,
-    type='NORMDistiller',
-    student=dict(
-        type='ImageClassifier',
-        backbone=dict(type='CifarWideResNet', depth=40, widen_factor=1),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=100, in_channels=64,
-                  loss=dict(type='CrossEntropyLoss', loss_weight=ce_weight), topk=(1, 5))),
-    teacher='{{fileDirname}}/wrn40-2_1xb64-240e_cifar100.py',
-    teacher_ckpt=teacher_ckpt,
-    in_channels=64,
-    teacher_channels=128,
-    num_segments=8,
-    norm_loss=dict(type='NORMLoss', loss_weight=1.0),
-    logit_standardization=None)
-custom_hooks = [
-    dict(type='DistillLossWeightHook', milestones=[10, 20, 180, 210], values=[0.1, 0.5, 1.0, 0.5, 0.1])
-]
+    student=dict(backbone=dict(depth=40, widen_factor=1), head=dict(in_channels=64)),
+    in_channels=64)
