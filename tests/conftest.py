@@ -8,6 +8,8 @@ from typing import List
 import pytest
 import torch
 
+import mmext  # noqa: F401  (registers mmext's modules for tests that build from registries)
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_SHAPES = dict(num_train=12, num_val=6, img_size=128, seed=3, max_things=4, splits=['train', 'val'])
 

@@ -14,7 +14,11 @@ def _build_light_ssd():
     import mmext  # noqa: F401
     init_default_scope('mmdet')
     torch.manual_seed(0)
-    return MODELS.build(Config.fromfile(f'{REPO}/{SSD_CFG}').model)
+    model = MODELS.build(Config.fromfile(f'{REPO}/{SSD_CFG}').model)
+    # mmdet's L2Norm (SSDNeck) allocates its scale with torch.Tensor(n) and only fills it in init_weights: without
+    # this call the scale is uninitialised memory and the loss is NaN or ~1e20 depending on what the allocator hands out
+    model.init_weights()
+    return model
 
 
 def test_ssd_compat_all_modes_and_gradients():
