@@ -7,6 +7,8 @@ OD-R34 1x 21.98M (unverified here), OD-R50 1x 28.64M, 4x 90.67M; OD-R101 1x 50.8
 """
 from typing import Optional, Sequence
 
+import torch.nn as nn
+
 from ..ops.odconv import ODConv2d
 from ..registry import register
 from .dynamic_resnet import ConvFactory, DynamicResNetBase
@@ -24,6 +26,9 @@ class ODResNet(DynamicResNetBase):
         reduction (float): Attention reduction. Defaults to 0.0625.
         attention_norm (str): Attention trunk norm, ``'BN'`` (trains at batch 1 too) or ``'none'``.
             Defaults to ``'BN'``.
+        conv_init (str): ``'kaiming_fan_out'`` (the released code: every kernel, and the static stem and
+            downsample convs, kaiming-normal fan-out) or ``'pytorch'`` (``nn.Conv2d``'s default for all of them;
+            see ``ODConv2d``'s ``weight_init``). Defaults to ``'kaiming_fan_out'``.
         out_indices, frozen_stages, norm_eval, dcn, stage_with_dcn, drop_path_rate, base_channels, init_cfg: See
             :class:`~mmext.backbones.dynamic_resnet.DynamicResNetBase`. Defaults: (3,), -1, False, None,
             (False,)*4, 0, None.
@@ -36,16 +41,24 @@ class ODResNet(DynamicResNetBase):
     def __init__(self, depth: int, kernel_num: int = 1, reduction: float = 0.0625, attention_norm: str = 'BN',
                  out_indices: Sequence[int] = (3, ), frozen_stages: int = -1, norm_eval: bool = False,
                  dcn: Optional[dict] = None, stage_with_dcn: Sequence[bool] = (False, False, False, False),
-                 drop_path_rate: float = 0.0, base_channels: int = 64, init_cfg=None) -> None:
+                 drop_path_rate: float = 0.0, base_channels: int = 64, conv_init: str = 'kaiming_fan_out',
+                 init_cfg=None) -> None:
+        if conv_init not in ODConv2d.WEIGHT_INITS:
+            raise ValueError(f'ODResNet: conv_init must be one of {ODConv2d.WEIGHT_INITS}, got {conv_init!r}')
         self.kernel_num, self.reduction, self.attention_norm = kernel_num, reduction, attention_norm
+        self.conv_init = conv_init
         super().__init__(depth, out_indices, frozen_stages, norm_eval, dcn, stage_with_dcn, drop_path_rate,
                          base_channels, init_cfg)
+        if conv_init == 'pytorch':  # the static stem / downsample convs (not the attention or offset convs)
+            for name, m in self.named_modules():
+                if type(m) is nn.Conv2d and 'attention' not in name and not name.endswith('conv_offset'):
+                    m.reset_parameters()
         self._freeze_stages()
 
     def conv_factory(self, stage_idx: int, layer_idx: int, handover: bool) -> ConvFactory:
 
         def make(role: str, cin: int, cout: int, k: int, stride: int, padding: int) -> ODConv2d:
             return ODConv2d(cin, cout, k, stride, padding, reduction=self.reduction, kernel_num=self.kernel_num,
-                            norm=self.attention_norm)
+                            norm=self.attention_norm, weight_init=self.conv_init)
 
         return make

@@ -9,6 +9,7 @@ k x k positions and ``a_w`` over the K kernels. As in the released code, ``a_c``
 ``a_s * sum_i a_wi W_i``; it is assembled with one ``[B, K] x [K, out*in*k*k]`` matmul and a broadcast multiply,
 never through a ``[B, K, out, in, k, k]`` temporary.
 """
+import math
 from typing import Optional, Tuple, Union
 
 import torch
@@ -127,12 +128,17 @@ class ODConv2d(nn.Module):
         kernel_num (int): K, the number of kernels. Defaults to 4.
         min_channels (int): Minimum attention width. Defaults to 16.
         norm (str): Attention trunk norm, ``'BN'`` or ``'none'``. Defaults to ``'BN'``.
+        weight_init (str): Init of each of the K kernels: ``'kaiming_fan_out'`` (normal, fan-out, ReLU gain: the
+            released code's) or ``'pytorch'`` (``nn.Conv2d``'s default, kaiming-uniform with a = sqrt(5) on the
+            kernel's own fan-in). Defaults to ``'kaiming_fan_out'``.
 
     The parameter ``weight`` has shape ``[K, out, in/groups, k, k]`` and the attention lives in ``attention``,
     the key layout of the released checkpoints. For ``k == 1`` and ``K == 1`` the conv is static with input and
     output gating. ``forward`` takes optional deformable ``offset``/``mask`` (see
     :class:`~mmext.ops.DynamicDeformConv2d`).
     """
+
+    WEIGHT_INITS = ('kaiming_fan_out', 'pytorch')
 
     def __init__(self,
                  in_channels: int,
@@ -145,8 +151,12 @@ class ODConv2d(nn.Module):
                  reduction: float = 0.0625,
                  kernel_num: int = 4,
                  min_channels: int = 16,
-                 norm: str = 'BN') -> None:
+                 norm: str = 'BN',
+                 weight_init: str = 'kaiming_fan_out') -> None:
         super().__init__()
+        if weight_init not in self.WEIGHT_INITS:
+            raise ValueError(f'ODConv2d: weight_init must be one of {self.WEIGHT_INITS}, got {weight_init!r}')
+        self.weight_init = weight_init
         if not isinstance(kernel_size, int) or kernel_size < 1:
             raise ValueError(f'ODConv2d: kernel_size must be a positive int (square kernels), got {kernel_size!r}')
         if kernel_num < 1:
@@ -165,7 +175,10 @@ class ODConv2d(nn.Module):
 
     def init_weights(self) -> None:
         for i in range(self.kernel_num):
-            nn.init.kaiming_normal_(self.weight.data[i], mode='fan_out', nonlinearity='relu')
+            if self.weight_init == 'pytorch':
+                nn.init.kaiming_uniform_(self.weight.data[i], a=math.sqrt(5))
+            else:
+                nn.init.kaiming_normal_(self.weight.data[i], mode='fan_out', nonlinearity='relu')
 
     def update_temperature(self, temperature: float) -> None:
         """Set the attention temperature (1 at inference)."""

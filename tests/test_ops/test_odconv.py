@@ -148,3 +148,25 @@ def test_mix_kernels_function_gradients_and_saved_memory():
     with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t):
         _MixKernels.apply(ka, sa, w)
     assert sorted(saved) == sorted([ka.numel(), sa.numel(), w.numel()])  # no [B, out, in, k, k] tensor
+
+
+def test_odconv_weight_init_options():
+    """'pytorch' gives each of the K kernels nn.Conv2d's default init; the default keeps the release's fan-out."""
+    import math
+
+    from mmext.backbones import ODResNet
+    torch.manual_seed(0)
+    pt = ODConv2d(64, 128, 3, kernel_num=4, weight_init='pytorch')
+    bound = 1 / math.sqrt(64 * 9)  # kaiming-uniform a=sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in)) per kernel
+    assert pt.weight.abs().max() <= bound
+    assert abs(pt.weight.std().item() - bound / math.sqrt(3)) < 0.05 * bound
+    fo = ODConv2d(64, 128, 3, kernel_num=4)
+    assert abs(fo.weight.std().item() - math.sqrt(2 / (128 * 9))) < 0.05 * math.sqrt(2 / (128 * 9))
+    with pytest.raises(ValueError, match="weight_init must be one of .*'pytorch'.* got 'xavier'"):
+        ODConv2d(8, 8, 3, weight_init='xavier')
+    net = ODResNet(18, kernel_num=4, base_channels=16, conv_init='pytorch', dcn=None)
+    assert all(m.weight_init == 'pytorch' for m in net.modules() if isinstance(m, ODConv2d))
+    stem_bound = 1 / math.sqrt(3 * 49)
+    assert net.conv1.weight.abs().max() <= stem_bound
+    with pytest.raises(ValueError, match='ODResNet: conv_init must be one of'):
+        ODResNet(18, conv_init='normal')
