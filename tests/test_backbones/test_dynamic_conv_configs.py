@@ -21,6 +21,7 @@ CONFIGS = [
         'odconv/faster-rcnn_od-mobilenet-v2-4x_fpn_1x_coco.py',
         'odconv/fpn_od-r50-4x_4xb4-160k_ade20k-512x512.py',
         'odconv/od-resnet18-4x-c32_1xb32-8e_shapes-cls.py',
+        'odconv/od-resnet18-4x-c32-ptinit_1xb32-8e_shapes-cls.py',
         'kernelwarehouse/kw-resnet18-0.25x_32xb128-300e_in1k.py',
         'kernelwarehouse/kw-mobilenet-v2-0.5x-1x_8xb32-150e_in1k.py',
         'kernelwarehouse/mask-rcnn_kw-convnext-tiny-1x_fpn_1x_coco.py',
