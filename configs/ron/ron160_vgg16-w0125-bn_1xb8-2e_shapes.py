@@ -27,17 +27,16 @@ model = dict(
         cls_channels=32,
         anchor_generator=dict(type='RONAnchorGenerator', strides=(8, 16, 32, 64), base_size=16)),
     train_cfg=dict(
-        obj_assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=(0.001, 0.3), min_pos_iou=0.1,
-                          gt_max_assign_all=False),
-        cls_assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.6, neg_iou_thr=0.3, min_pos_iou=0.3,
-                          gt_max_assign_all=False),
+        obj_assigner=dict(type='RONAssigner', pos_iou_thr=0.5, neg_iou_thr=(0.001, 0.3), min_pos_iou=0.1,
+                          best_anchor_gt='max_iou'),
+        cls_assigner=dict(type='RONAssigner', pos_iou_thr=0.6, neg_iou_thr=0.3, min_pos_iou=0.3,
+                          best_anchor_gt='own'),
         allowed_border=(4, 8, 16, 32),
-        num_samples=(512, 512, 256, 256),
-        pos_fraction=0.25,
-        neg_pos_ratio=3,
+        num_samples=(512, 512, 256, 256),  # negatives per level for a batch without positives
+        neg_pos_ratio=3,  # FG_FRACTION 0.25, pooled over the batch; positives are never capped
         obj_prior_thr=0.03),
     test_cfg=dict(obj_thr=0.03, score_thr=0.01, nms=dict(type='nms', iou_threshold=0.4), max_per_class=80,
-                  min_bbox_size=4, max_per_img=100, nms_pre=1000))
+                  min_bbox_size=4, min_aspect_ratio=0.167, max_per_img=100, nms_pre=1000))
 
 # RON's full augmentation (expand + bounded random crop + one photometric op + warp resize + flip) is in
 # ron_train_pipeline and in the VOC / COCO configs. This short CPU schedule trains with the photometric op, the warp

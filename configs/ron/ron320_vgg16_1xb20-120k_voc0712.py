@@ -17,6 +17,7 @@ model = dict(
     backbone=dict(
         type='RONVGG',
         fc_type='full',
+        frozen_stages=2,  # conv1_x and conv2_x have lr_mult 0 in the release
         # the authors start from VGG16_layers_fully_conv.caffemodel; a torchvision vgg16 converted with
         # tools/model_converters/vgg2ronvgg.py --fc-type full is the available substitute (RGB, std-normalised)
         init_cfg=dict(type='Pretrained', checkpoint='checkpoints/ronvgg16_full_from_torchvision.pth')),
@@ -30,22 +31,22 @@ model = dict(
         cls_channels=512,
         num_cls_blocks=2,
         anchor_generator=dict(type='RONAnchorGenerator', strides=(8, 16, 32, 64), base_size=32),
-        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=(0., 0., 0., 0.), target_stds=(0.1, 0.1, 0.2, 0.2)),
+        # plain deltas: the release defines BBOX_NORMALIZE_STDS (0.1, 0.1, 0.2, 0.2) but RON never reads it
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=(0., 0., 0., 0.), target_stds=(1., 1., 1., 1.)),
         loss_obj=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
         loss_bbox=dict(type='SmoothL1Loss', beta=1.0 / 9.0, loss_weight=1.0),
         loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
     train_cfg=dict(
-        obj_assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=(0.001, 0.3), min_pos_iou=0.1,
-                          gt_max_assign_all=False),
-        cls_assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.6, neg_iou_thr=0.3, min_pos_iou=0.3,
-                          gt_max_assign_all=False),
+        obj_assigner=dict(type='RONAssigner', pos_iou_thr=0.5, neg_iou_thr=(0.001, 0.3), min_pos_iou=0.1,
+                          best_anchor_gt='max_iou'),
+        cls_assigner=dict(type='RONAssigner', pos_iou_thr=0.6, neg_iou_thr=0.3, min_pos_iou=0.3,
+                          best_anchor_gt='own'),
         allowed_border=(4, 8, 16, 32),
-        num_samples=(512, 512, 256, 256),
-        pos_fraction=0.25,
-        neg_pos_ratio=3,
+        num_samples=(512, 512, 256, 256),  # negatives per level for a batch without positives
+        neg_pos_ratio=3,  # FG_FRACTION 0.25, pooled over the batch; positives are never capped
         obj_prior_thr=0.03),
     test_cfg=dict(obj_thr=0.03, score_thr=0.01, nms=dict(type='nms', iou_threshold=0.4), max_per_class=80,
-                  min_bbox_size=10, max_per_img=-1))
+                  min_bbox_size=10, min_aspect_ratio=0.167, max_per_img=-1))
 
 # RON's augmentations with mmdet transforms (see README: Expand fills with the mean, not shuffled pixels;
 # MinIoURandomCrop has bounded retries and may keep the image, so it never hangs like the release's crop loop)

@@ -1,7 +1,8 @@
 """mmdet-only components (necks, dense heads, RoI heads, detectors ...)."""
 from .ron_anchor_generator import RONAnchorGenerator
+from .ron_assigner import RONAssigner
 from .ron_head import RONHead
 from .ron_neck import RONNeck
 from .ssd_head_compat import SSDHeadCompat
 
-__all__ = ['RONAnchorGenerator', 'RONHead', 'RONNeck', 'SSDHeadCompat']
+__all__ = ['RONAnchorGenerator', 'RONAssigner', 'RONHead', 'RONNeck', 'SSDHeadCompat']

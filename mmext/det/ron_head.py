@@ -23,17 +23,15 @@ from ..registry import register
 __all__ = ['RONHead']
 
 _DEFAULT_TRAIN_CFG = dict(
-    obj_assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=(0.001, 0.3), min_pos_iou=0.1,
-                      gt_max_assign_all=False),
-    cls_assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.6, neg_iou_thr=0.3, min_pos_iou=0.3,
-                      gt_max_assign_all=False),
+    obj_assigner=dict(type='RONAssigner', pos_iou_thr=0.5, neg_iou_thr=(0.001, 0.3), min_pos_iou=0.1,
+                      best_anchor_gt='max_iou'),
+    cls_assigner=dict(type='RONAssigner', pos_iou_thr=0.6, neg_iou_thr=0.3, min_pos_iou=0.3, best_anchor_gt='own'),
     allowed_border=(4, 8, 16, 32),
     num_samples=(512, 512, 256, 256),
-    pos_fraction=0.25,
     neg_pos_ratio=3,
     obj_prior_thr=0.03)
 _DEFAULT_TEST_CFG = dict(obj_thr=0.03, score_thr=0.01, nms=dict(type='nms', iou_threshold=0.4), max_per_class=80,
-                         min_bbox_size=10, max_per_img=-1, nms_pre=-1)
+                         min_bbox_size=10, min_aspect_ratio=0.167, max_per_img=-1, nms_pre=-1)
 
 
 class _InceptionBlock(nn.Module):
@@ -58,20 +56,26 @@ class RONHead(BaseDenseHead):
     BN + ReLU -> 3x3 conv to 4A; classes = ``num_cls_blocks`` x [3x3 || 1x1 conv] + BN + ReLU -> 3x3 conv to
     (C+1)A (softmax, background last). A = 10 anchors from :class:`RONAnchorGenerator`.
 
-    Training, per level and image (as the release): objectness targets from ``obj_assigner`` (positive IoU >= 0.5
-    or the best anchor of a GT above 0.1; negative 0.001 < IoU < 0.3; anchors crossing the border by more than
-    ``allowed_border`` ignored); positives capped at ``pos_fraction * num_samples``, negatives sampled to
-    ``neg_pos_ratio`` x positives (``num_samples`` when there is none). Class targets from ``cls_assigner``
-    (IoU >= 0.6 or best above 0.3: class; < 0.3: background); anchors whose detached objectness probability is
-    below ``obj_prior_thr`` (0.03) are ignored (the objectness prior), then all positives and 3x negatives are
-    kept. Losses per level: softmax CE for objectness (mean over sampled anchors), SmoothL1 (beta 1/9) on the
-    positives' deltas (weight 1/num_sampled per image, averaged over images), softmax CE for classes (mean over
-    kept anchors); 4 levels x 3 terms, each weight 1.
+    Training, per level (as ``anchor_target_layer.py`` / ``det_target_layer.py``): labels per image, sampling
+    over the whole batch. Objectness targets from ``obj_assigner`` (:class:`RONAssigner`: positive IoU >= 0.5 or
+    the best anchor of a GT with IoU > 0.1; negative 0.001 < IoU < 0.3; anchors crossing the border by more than
+    ``allowed_border`` ignored). The positives of all images are kept (no cap) and the pooled negatives of the
+    batch are subsampled to ``neg_pos_ratio`` x the batch's positives, or to ``num_samples`` of the level
+    (512/512/256/256) once for the batch when no image has a positive on it. Box targets are the plain deltas
+    (``DeltaXYWHBBoxCoder`` with stds 1: the release never reads ``BBOX_NORMALIZE_STDS``). Class targets from
+    ``cls_assigner`` (IoU >= 0.6 or the best anchor of a GT with IoU > 0.3: class; < 0.3: background); anchors
+    whose detached objectness probability is below ``obj_prior_thr`` (0.03) are ignored (the objectness prior),
+    then all positives and ``neg_pos_ratio`` x negatives of the batch are kept the same way. Losses per level:
+    softmax CE for objectness (mean over sampled anchors of the batch), SmoothL1 (beta 1/9 = Caffe's sigma 3) on
+    the positives' deltas (weight 1/num_sampled of their image, summed and divided by the number of images, as
+    Caffe's ``SmoothL1Loss``), softmax CE for classes (mean over kept anchors); 4 levels x 3 terms, weight 1 each.
 
     Test: keep anchors with objectness > ``obj_thr`` (0.03), decode, rescale, clip, drop boxes with a side below
-    ``min_bbox_size`` (10), score = objectness x class probability > ``score_thr`` (0.01), per-class NMS (IoU
-    0.4), at most ``max_per_class`` (80) per class. ``nms_pre`` (-1: off, as in RON) keeps only the most object-like
-    anchors before decoding, and ``max_per_img`` (-1: off) caps the total; both are for speed only.
+    ``min_bbox_size`` (10) or an aspect ratio beyond 1 / ``min_aspect_ratio`` (w/h and h/w must be > 0.167, the
+    release's ``filter_boxes``; 0 disables it), score = objectness x class probability > ``score_thr`` (0.01),
+    per-class NMS (IoU 0.4), at most ``max_per_class`` (80) per class. ``nms_pre`` (-1: off, as in RON) keeps only
+    the most object-like anchors before decoding, and ``max_per_img`` (-1: off) caps the total; both are for speed
+    only.
 
     Args:
         num_classes (int): Foreground classes.
@@ -79,11 +83,11 @@ class RONHead(BaseDenseHead):
         num_levels (int): Pyramid levels (heads are not shared). Defaults to 4.
         tower_channels (int): Width of the objectness / box towers. Defaults to 512 (REDUCED: 256).
         tower_kernel_size (int): Kernel of the first tower conv. Defaults to 3 (REDUCED: 1).
-        cls_channels (int): Width of each branch of the inception blocks. Defaults to 512.
+        cls_channels (int): Width of each branch of the inception blocks. Defaults to 512 (REDUCED: 256).
         num_cls_blocks (int): Inception blocks of the class branch. Defaults to 2.
         norm_cfg (dict): Norm config. Defaults to BN.
         anchor_generator (dict): Defaults to ``RONAnchorGenerator`` with strides (8, 16, 32, 64), base 32.
-        bbox_coder (dict): Defaults to ``DeltaXYWHBBoxCoder`` with stds (0.1, 0.1, 0.2, 0.2).
+        bbox_coder (dict): Defaults to ``DeltaXYWHBBoxCoder`` with means 0 and stds 1 (unnormalised deltas).
         loss_obj (dict): Defaults to softmax ``CrossEntropyLoss``.
         loss_bbox (dict): Defaults to ``SmoothL1Loss(beta=1/9)``.
         loss_cls (dict): Defaults to softmax ``CrossEntropyLoss``.
@@ -103,7 +107,7 @@ class RONHead(BaseDenseHead):
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  anchor_generator: dict = dict(type='RONAnchorGenerator', strides=(8, 16, 32, 64), base_size=32),
                  bbox_coder: dict = dict(type='DeltaXYWHBBoxCoder', target_means=(0., 0., 0., 0.),
-                                         target_stds=(0.1, 0.1, 0.2, 0.2)),
+                                         target_stds=(1., 1., 1., 1.)),
                  loss_obj: dict = dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
                  loss_bbox: dict = dict(type='SmoothL1Loss', beta=1.0 / 9.0, loss_weight=1.0),
                  loss_cls: dict = dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
@@ -124,6 +128,10 @@ class RONHead(BaseDenseHead):
         self.in_channels = in_channels
         self.num_levels = num_levels
         self.cls_out_channels = num_classes + 1
+        if train_cfg is not None and 'pos_fraction' in train_cfg:
+            raise ValueError('RONHead: train_cfg.pos_fraction is not used: RON keeps every positive and samples '
+                             f'neg_pos_ratio x as many negatives over the batch; remove it (got '
+                             f'{train_cfg["pos_fraction"]}) and set neg_pos_ratio (3 = FG_FRACTION 0.25)')
         self.train_cfg = ConfigDict(dict(_DEFAULT_TRAIN_CFG, **(train_cfg or {})))
         self.test_cfg = ConfigDict(dict(_DEFAULT_TEST_CFG, **(test_cfg or {})))
         for key in ('allowed_border', 'num_samples'):
@@ -170,6 +178,9 @@ class RONHead(BaseDenseHead):
             raise ValueError(f'RONHead: expected {self.num_levels} feature levels, got {len(x)}')
         obj_scores, bbox_preds, cls_scores = [], [], []
         for i, feat in enumerate(x):
+            if feat.size(1) != self.in_channels:
+                raise ValueError(f'RONHead: in_channels={self.in_channels}, but feature level {i} has '
+                                 f'{feat.size(1)} channels (shape {tuple(feat.shape)})')
             obj_scores.append(self.obj_convs[i](self.obj_towers[i](feat)))
             bbox_preds.append(self.reg_convs[i](self.reg_towers[i](feat)))
             cls_scores.append(self.cls_convs[i](self.cls_towers[i](feat)))
@@ -185,24 +196,33 @@ class RONHead(BaseDenseHead):
         return obj, box, cls
 
     # ------------------------------------------------------------------------------------------------ targets
-    def _subsample(self, pos: Tensor, neg: Tensor, batch: int, max_pos: Optional[int]) -> Tuple[Tensor, Tensor]:
-        """Random subsets of the index tensors: at most ``max_pos`` positives, ``neg_pos_ratio`` x as many
-        negatives, or ``batch`` negatives when there is no positive."""
-        if max_pos is not None and pos.numel() > max_pos:
-            pos = pos[torch.randperm(pos.numel(), device=pos.device)[:max_pos]]
-        num_neg = self.train_cfg.neg_pos_ratio * pos.numel() if pos.numel() > 0 else batch
-        if neg.numel() > num_neg:
-            neg = neg[torch.randperm(neg.numel(), device=neg.device)[:num_neg]]
-        return pos, neg
+    def _sample_batch(self, labels: Tensor, pos: Tensor, neg: Tensor, budget: int) -> Tensor:
+        """Batch-level sampling of one level (``anchor_target_layer.py``, ``det_target_layer.py``).
 
-    def _get_targets_single(self, anchors: Tensor, level: int, gt_instances: InstanceData, img_meta: dict,
-                            gt_instances_ignore: Optional[InstanceData]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Targets of one image on one level.
+        Args:
+            labels (Tensor): (N, M) labels of the batch; sampled-out negatives are set to -1 in place.
+            pos (Tensor): (N, M) bool, the positives (all kept).
+            neg (Tensor): (N, M) bool, the negatives.
+            budget (int): Negatives kept when the whole batch has no positive.
 
         Returns:
-            tuple: ``obj_labels`` (M,) in {-1 ignore, 0, 1}; ``bbox_targets`` (M, 4); ``bbox_weights`` (M,)
-            (1 / num_sampled on positives); ``cls_labels`` (M,) in {-1 ignore, 0..C-1, C background}, before the
-            objectness gating.
+            Tensor: ``labels``.
+        """
+        num_pos = int(pos.sum())
+        num_neg = self.train_cfg.neg_pos_ratio * num_pos if num_pos > 0 else budget
+        neg_idx = neg.flatten().nonzero(as_tuple=False).squeeze(1)
+        if neg_idx.numel() > num_neg:
+            drop = neg_idx[torch.randperm(neg_idx.numel(), device=neg_idx.device)[:neg_idx.numel() - int(num_neg)]]
+            labels.view(-1)[drop] = -1
+        return labels
+
+    def _get_targets_single(self, anchors: Tensor, level: int, gt_instances: InstanceData, img_meta: dict,
+                            gt_instances_ignore: Optional[InstanceData]) -> Tuple[Tensor, Tensor, Tensor]:
+        """Labels of one image on one level, before the batch-level sampling and the objectness gating.
+
+        Returns:
+            tuple: ``obj_labels`` (M,) in {-1 ignore, 0, 1}; ``bbox_targets`` (M, 4) (deltas to the anchor's
+            assigned GT on objectness positives, else 0); ``cls_labels`` (M,) in {-1 ignore, 0..C-1, C background}.
         """
         cfg = self.train_cfg
         num = anchors.size(0)
@@ -214,38 +234,56 @@ class RONHead(BaseDenseHead):
         obj_labels = anchors.new_full((num, ), -1, dtype=torch.long)
         cls_labels = anchors.new_full((num, ), -1, dtype=torch.long)
         bbox_targets = anchors.new_zeros((num, 4))
-        bbox_weights = anchors.new_zeros((num, ))
         if inside_idx.numel() == 0:
-            return obj_labels, bbox_targets, bbox_weights, cls_labels
+            return obj_labels, bbox_targets, cls_labels
         gt_instances = InstanceData(bboxes=get_box_tensor(gt_instances.bboxes), labels=gt_instances.labels)
         priors = InstanceData(priors=anchors[inside_idx])
 
         assigned = self.obj_assigner.assign(priors, gt_instances, gt_instances_ignore).gt_inds
+        obj_labels[inside_idx[assigned == 0]] = 0
         pos = (assigned > 0).nonzero(as_tuple=False).squeeze(1)
-        neg = (assigned == 0).nonzero(as_tuple=False).squeeze(1)
-        batch = int(cfg.num_samples[level])
-        pos, neg = self._subsample(pos, neg, batch, int(cfg.pos_fraction * batch))
-        obj_labels[inside_idx[neg]] = 0
         obj_labels[inside_idx[pos]] = 1
         if pos.numel() > 0:
-            gt_boxes = gt_instances.bboxes[assigned[pos] - 1]
-            bbox_targets[inside_idx[pos]] = self.bbox_coder.encode(anchors[inside_idx[pos]], gt_boxes)
-            bbox_weights[inside_idx[pos]] = 1.0 / float(pos.numel() + neg.numel())
+            bbox_targets[inside_idx[pos]] = self.bbox_coder.encode(anchors[inside_idx[pos]],
+                                                                   gt_instances.bboxes[assigned[pos] - 1])
 
         assigned = self.cls_assigner.assign(priors, gt_instances, gt_instances_ignore).gt_inds
         cls_labels[inside_idx[assigned == 0]] = self.num_classes
         pos_mask = assigned > 0
         cls_labels[inside_idx[pos_mask]] = gt_instances.labels[assigned[pos_mask] - 1].long()
-        return obj_labels, bbox_targets, bbox_weights, cls_labels
+        return obj_labels, bbox_targets, cls_labels
 
-    def _gate_and_sample_cls(self, cls_labels: Tensor, obj_prob: Tensor, level: int) -> Tensor:
-        """Indices kept for the class loss of one image: anchors with objectness >= ``obj_prior_thr``; all
-        positives and ``neg_pos_ratio`` x negatives."""
-        valid = obj_prob >= self.train_cfg.obj_prior_thr
-        pos = ((cls_labels >= 0) & (cls_labels < self.num_classes) & valid).nonzero(as_tuple=False).squeeze(1)
-        neg = ((cls_labels == self.num_classes) & valid).nonzero(as_tuple=False).squeeze(1)
-        pos, neg = self._subsample(pos, neg, int(self.train_cfg.num_samples[level]), None)
-        return torch.cat([pos, neg])
+    def get_level_targets(self, anchors: Tensor, level: int, obj_prob: Tensor, batch_gt_instances: InstanceList,
+                          batch_img_metas: List[dict],
+                          batch_gt_instances_ignore: OptInstanceList) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Sampled targets of one level for the batch.
+
+        Args:
+            anchors (Tensor): (M, 4) anchors of the level.
+            level (int): Level index (0 = stride 8).
+            obj_prob (Tensor): (N, M) detached objectness probabilities (for the objectness prior).
+
+        Returns:
+            tuple: ``obj_labels`` (N, M) in {-1, 0, 1} after sampling; ``bbox_targets`` (N, M, 4);
+            ``bbox_weights`` (N, M) (1 / the image's number of sampled anchors, on positives); ``cls_labels``
+            (N, M) in {-1, 0..C} after gating and sampling.
+        """
+        if batch_gt_instances_ignore is None:
+            batch_gt_instances_ignore = [None] * len(batch_img_metas)
+        targets = [
+            self._get_targets_single(anchors, level, gt, meta, ign)
+            for gt, meta, ign in zip(batch_gt_instances, batch_img_metas, batch_gt_instances_ignore)
+        ]
+        obj_labels, bbox_targets, cls_labels = (torch.stack(t) for t in zip(*targets))
+        budget = int(self.train_cfg.num_samples[level])
+        obj_labels = self._sample_batch(obj_labels, obj_labels == 1, obj_labels == 0, budget)
+        num_sampled = (obj_labels >= 0).sum(dim=1, keepdim=True).clamp(min=1)
+        bbox_weights = (obj_labels == 1).to(bbox_targets.dtype) / num_sampled.to(bbox_targets.dtype)
+
+        cls_labels[obj_prob < self.train_cfg.obj_prior_thr] = -1  # the objectness prior
+        cls_labels = self._sample_batch(cls_labels, (cls_labels >= 0) & (cls_labels < self.num_classes),
+                                        cls_labels == self.num_classes, budget)
+        return obj_labels, bbox_targets, bbox_weights, cls_labels
 
     # ------------------------------------------------------------------------------------------------ loss
     def loss_by_feat(self,
@@ -257,19 +295,16 @@ class RONHead(BaseDenseHead):
                      batch_gt_instances_ignore: OptInstanceList = None) -> Dict[str, List[Tensor]]:
         """Per-level objectness, box and gated class losses (lists of ``num_levels`` tensors each)."""
         num_imgs = len(batch_img_metas)
-        if batch_gt_instances_ignore is None:
-            batch_gt_instances_ignore = [None] * num_imgs
         featmap_sizes = [o.shape[-2:] for o in obj_scores]
         anchors = self.prior_generator.grid_priors(featmap_sizes, dtype=obj_scores[0].dtype,
                                                    device=obj_scores[0].device)
         losses_obj, losses_bbox, losses_cls = [], [], []
         for lvl in range(self.num_levels):
             obj, box, cls = self._flatten(obj_scores[lvl], bbox_preds[lvl], cls_scores[lvl])
-            targets = [
-                self._get_targets_single(anchors[lvl], lvl, gt, meta, ign)
-                for gt, meta, ign in zip(batch_gt_instances, batch_img_metas, batch_gt_instances_ignore)
-            ]
-            obj_labels, bbox_targets, bbox_weights, cls_labels = (torch.stack(t) for t in zip(*targets))
+            with torch.no_grad():
+                obj_prob = obj.detach().float().softmax(dim=-1)[..., 1]
+            obj_labels, bbox_targets, bbox_weights, cls_labels = self.get_level_targets(
+                anchors[lvl], lvl, obj_prob, batch_gt_instances, batch_img_metas, batch_gt_instances_ignore)
 
             obj_keep = obj_labels >= 0
             losses_obj.append(self.loss_obj(obj[obj_keep], obj_labels[obj_keep],
@@ -277,13 +312,9 @@ class RONHead(BaseDenseHead):
             pos = bbox_weights > 0
             losses_bbox.append(self.loss_bbox(box[pos], bbox_targets[pos], weight=bbox_weights[pos, None].expand(-1, 4),
                                               avg_factor=num_imgs))
-
-            with torch.no_grad():
-                obj_prob = obj.detach().float().softmax(dim=-1)[..., 1]
-            keep = [self._gate_and_sample_cls(cls_labels[i], obj_prob[i], lvl) for i in range(num_imgs)]
-            cls_sel = torch.cat([cls[i][k] for i, k in enumerate(keep)])
-            label_sel = torch.cat([cls_labels[i][k] for i, k in enumerate(keep)])
-            losses_cls.append(self.loss_cls(cls_sel, label_sel, avg_factor=max(label_sel.numel(), 1)))
+            cls_keep = cls_labels >= 0
+            losses_cls.append(self.loss_cls(cls[cls_keep], cls_labels[cls_keep],
+                                            avg_factor=max(int(cls_keep.sum()), 1)))
         return dict(loss_obj=losses_obj, loss_bbox=losses_bbox, loss_cls=losses_cls)
 
     # ------------------------------------------------------------------------------------------------ predict
@@ -321,10 +352,11 @@ class RONHead(BaseDenseHead):
             h, w = img_meta['ori_shape'][:2]
             bboxes[:, 0::2] = bboxes[:, 0::2].clamp(0, w)
             bboxes[:, 1::2] = bboxes[:, 1::2].clamp(0, h)
-        if cfg.min_bbox_size > 0:
-            big = ((bboxes[:, 2] - bboxes[:, 0]) >= cfg.min_bbox_size) & (
-                (bboxes[:, 3] - bboxes[:, 1]) >= cfg.min_bbox_size)
-            obj_prob, bboxes, cls = obj_prob[big], bboxes[big], cls[big]
+        ws, hs = bboxes[:, 2] - bboxes[:, 0], bboxes[:, 3] - bboxes[:, 1]
+        keep = (ws >= cfg.min_bbox_size) & (hs >= cfg.min_bbox_size)
+        if cfg.min_aspect_ratio > 0:  # filter_boxes: w / h > min_asp and h / w > min_asp
+            keep &= (ws > cfg.min_aspect_ratio * hs) & (hs > cfg.min_aspect_ratio * ws)
+        obj_prob, bboxes, cls = obj_prob[keep], bboxes[keep], cls[keep]
         scores = obj_prob[:, None] * cls.float().softmax(dim=-1)[:, :self.num_classes]
         idx, labels = (scores > cfg.score_thr).nonzero(as_tuple=True)
         results = InstanceData(bboxes=bboxes[idx], scores=scores[idx, labels], labels=labels)

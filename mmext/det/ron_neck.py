@@ -10,6 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
+from mmengine.model.weight_init import initialize
 
 from ..registry import register
 
@@ -33,14 +34,16 @@ class RONNeck(BaseModule):
         rf7 = relu(bn(conv2x2/s2(fc7)))                                  # stride 64
         rf_k = relu( relu(deconv2x2/s2(rf_{k+1})) + relu(bn(conv(c_k))) )  # k = 6, 5, 4 with c = fc6, conv5_3, conv4_3
 
-    Deconvolutions are xavier-initialised, the lateral and top convolutions gaussian (std 0.01), as in the release.
+    Deconvolutions are xavier-initialised, the lateral and top convolutions gaussian (std 0.01), as in the release
+    (``init_weights`` re-applies ``init_cfg`` to ``top_conv``: mmengine runs the direct child ConvModule's own
+    Kaiming ``init_weights()`` after ``init_cfg``).
 
     Args:
         in_channels (Sequence[int]): Channels of (conv4_3, conv5_3, fc6, fc7). Defaults to (512, 512, 1024, 1024)
             (reduced VGG-16; the full one has fc6/fc7 with 4096).
         out_channels (int): Channels of every pyramid level. Defaults to 512.
         lateral_kernel_sizes (int or Sequence[int]): Kernel of the lateral convs on conv4_3, conv5_3, fc6.
-            Defaults to 3 (the REDUCED prototxt uses 1 on fc6: ``(3, 3, 1)``).
+            Defaults to 3 (the full-VGG prototxt; REDUCED uses 1 on all three, ``VGG16-REDUCED/traincudnn.prototxt``).
         norm_cfg (dict, optional): Norm after the lateral and top convs. Defaults to BN.
         init_cfg (dict or list[dict], optional): Initialisation config. Defaults to normal(0.01) for convs and
             xavier for deconvs.
@@ -79,10 +82,21 @@ class RONNeck(BaseModule):
         # deconvs[i] upsamples level i+1 onto level i
         self.deconvs = nn.ModuleList([nn.ConvTranspose2d(out_channels, out_channels, 2, stride=2) for _ in range(3)])
 
+    def init_weights(self) -> None:
+        """``init_cfg``, then again on ``top_conv`` (whose ConvModule ``init_weights()`` mmengine runs after it)."""
+        super().init_weights()
+        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [self.init_cfg] if self.init_cfg else []
+        if cfgs and not any(c.get('type') == 'Pretrained' for c in cfgs):
+            initialize(self.top_conv, [dict(c) for c in cfgs])
+
     def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
         """Build the pyramid from (conv4_3, conv5_3, fc6, fc7)."""
         if len(inputs) != 4:
             raise ValueError(f'RONNeck: expected 4 inputs (conv4_3, conv5_3, fc6, fc7), got {len(inputs)}')
+        for name, x, ch in zip(('conv4_3', 'conv5_3', 'fc6', 'fc7'), inputs, self.in_channels):
+            if x.size(1) != ch:
+                raise ValueError(f'RONNeck: in_channels gives {ch} channels for {name}, but the input has '
+                                 f'{x.size(1)} (shape {tuple(x.shape)}); in_channels={self.in_channels}')
         outs: List[torch.Tensor] = [self.top_conv(inputs[3])]
         for i in (2, 1, 0):
             lateral = self.lateral_convs[i](inputs[i])

@@ -1,4 +1,4 @@
-"""Registry examples: RON's backbone, neck, head and anchor generator (tiny widths)."""
+"""Registry examples: RON's backbone, neck, head, anchor generator and assigner (tiny widths)."""
 from typing import Callable, Dict
 
 #: registered name -> function(tiny_shapes_root) -> config dict (with ``type``)
@@ -8,6 +8,8 @@ EXAMPLES: Dict[str, Callable[[str], dict]] = {
     'RONHead': lambda data_root: dict(type='RONHead', num_classes=5, in_channels=32, tower_channels=16,
                                       cls_channels=16),
     'RONAnchorGenerator': lambda data_root: dict(type='RONAnchorGenerator', strides=(8, 16, 32, 64)),
+    'RONAssigner': lambda data_root: dict(type='RONAssigner', pos_iou_thr=0.5, neg_iou_thr=(0.001, 0.3),
+                                          min_pos_iou=0.1),
     'SSDHeadCompat': lambda data_root: dict(
         type='SSDHeadCompat', num_classes=5, in_channels=(16, 16), anchor_generator=dict(
             type='SSDAnchorGenerator', scale_major=False, input_size=64, min_sizes=[8, 16], max_sizes=[16, 32],

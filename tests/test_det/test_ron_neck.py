@@ -23,6 +23,7 @@ def test_levels_strides_and_gradients(n, size):
 
 
 def test_top_down_path_reaches_the_finest_level():
+    torch.manual_seed(0)
     neck = RONNeck(in_channels=(4, 4, 4, 4), out_channels=4).eval()
     x = _inputs(1, 64, (4, 4, 4, 4))
     x[3].requires_grad_(True)
@@ -45,3 +46,16 @@ def test_bad_arguments_are_named():
         RONNeck(lateral_kernel_sizes=2)
     with pytest.raises(ValueError, match='expected 4 inputs'):
         RONNeck(in_channels=(4, 4, 4, 4), out_channels=4)(_inputs(1, 64, (4, 4, 4, 4))[:3])
+    # a wrong in_channels is caught at the first forward, naming the input, the configured and the actual value
+    with pytest.raises(ValueError, match=r'in_channels gives 8 channels for fc6, but the input has 4'):
+        RONNeck(in_channels=(4, 4, 8, 4), out_channels=4)(_inputs(1, 64, (4, 4, 4, 4)))
+
+
+def test_top_conv_gets_the_gaussian_init():
+    """rpn_conv7 is gaussian(0.01) in the release; mmengine would leave ConvModule's Kaiming init on it."""
+    torch.manual_seed(0)
+    neck = RONNeck(in_channels=(64, 64, 128, 128), out_channels=64)
+    neck.init_weights()
+    for conv in [neck.top_conv.conv] + [m.conv for m in neck.lateral_convs]:
+        assert abs(conv.weight.std().item() - 0.01) < 0.001, conv
+    assert abs(neck.top_conv.conv.weight.mean().item()) < 0.001
