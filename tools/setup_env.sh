@@ -114,6 +114,10 @@ say "installing mmengine, mmdet, mmsegmentation, mmpretrain and test tools"
 # cocodataset/panopticapi, needed by mmdet's panoptic loading and metric, is on PyPI only as panopticapi-lite,
 # whose metadata pins numpy<2; its modules use only numpy, PIL and pycocotools, so install it without deps.
 "${PIP[@]}" --no-deps "panopticapi-lite==0.2.0"
+# openmim (tests/test_tools/test_mim.py) requires opendatalab -> openxlab, which pins setuptools~=60.2, requests,
+# tqdm, rich, filelock and packaging to old versions; mim itself never imports them, so install it without deps
+# (its other dependencies are in requirements/tests.txt).
+"${PIP[@]}" --no-deps "openmim==0.3.9"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
 check_ops || die "mmcv's compiled ops stopped loading after installing the OpenMMLab packages"
 

@@ -17,7 +17,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', help='the directory to save the file containing evaluation metrics')
     parser.add_argument('--out', type=str, help='dump predictions to a pickle file for offline evaluation')
     parser.add_argument('--show', action='store_true', help='show prediction results')
-    parser.add_argument('--show-dir', help='directory where painted images are saved (under work_dir/timestamp)')
+    parser.add_argument('--show-dir', help='directory where painted images are saved; a relative path is taken '
+                        'under the work dir (every image, or every --show-interval-th)')
+    parser.add_argument('--show-interval', type=int, default=1,
+                        help='paint every N-th test image (counted in images) with --show/--show-dir')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     return finish_args(add_common_args(parser))
 
@@ -27,7 +30,9 @@ def main() -> None:
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
-        cfg = enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
+        cfg = enable_visualization(cfg, args.show, args.show_dir, args.wait_time, args.show_interval)
+        if cfg.show_dir:
+            print(f'painted images go to {cfg.show_dir}')
     setup_cpu_distributed(cfg)
     runner = build_runner(cfg)
     if args.out is not None:

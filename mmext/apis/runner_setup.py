@@ -30,27 +30,37 @@ def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optiona
     return cfg
 
 
-def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str], wait_time: float) -> Config:
-    """Turn on the config's visualization hook for testing, whichever package it comes from."""
-    hooks = cfg.get('default_hooks', {})
-    if 'visualization' not in hooks:
-        raise KeyError('--show/--show-dir need default_hooks.visualization in the config (e.g. mmdet\'s '
-                       'DetVisualizationHook, mmseg\'s SegVisualizationHook or mmpretrain\'s VisualizationHook)')
-    hook = hooks['visualization']
-    hook['show'] = show
-    hook['wait_time'] = wait_time
-    if cfg.default_scope == 'mmpretrain':
-        hook['enable'] = True
-        if show_dir:
-            hook['out_dir'] = show_dir
-    elif cfg.default_scope == 'mmseg':
-        hook['draw'] = True
-        if show_dir:
-            cfg.visualizer['save_dir'] = show_dir
-    else:
-        hook['draw'] = True
-        if show_dir:
-            hook['test_out_dir'] = show_dir
+def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str], wait_time: float,
+                         interval: int = 1) -> Config:
+    """Paint test predictions the same way for mmdet, mmseg and mmpretrain configs.
+
+    Every ``interval``-th test image (counted in images; every image by default) is painted with the config's
+    visualizer, into ``show_dir`` (a relative path is taken under ``cfg.work_dir``) and/or shown. Detection,
+    segmentation and classification all use :class:`~mmext.engine.ShowDirVisualizationHook` (the package's own
+    visualization hook is switched off, so nothing is painted twice); one file per image, named like the image.
+
+    Returns:
+        Config: ``cfg``, with ``cfg.show_dir`` set to the absolute output directory (or None).
+    """
+    scope = cfg.get('default_scope')
+    if 'visualizer' not in cfg:
+        raise KeyError('--show/--show-dir need a visualizer in the config (e.g. mmdet\'s DetLocalVisualizer, '
+                       'mmseg\'s SegLocalVisualizer or mmpretrain\'s UniversalVisualizer, as in their '
+                       'default_runtime.py)')
+    hooks = cfg.setdefault('default_hooks', {})
+    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+        raise ValueError(f'--show-interval must be a positive int, got {interval!r}')
+    out_dir = None
+    if show_dir:
+        out_dir = osp.abspath(show_dir if osp.isabs(show_dir) else osp.join(cfg.work_dir, show_dir))
+    hook = hooks.get('visualization') or {}
+    if hook:  # the package hook's own test drawing (mmseg's: every 50th batch, elsewhere) is switched off
+        hook['enable' if scope == 'mmpretrain' else 'draw'] = False
+    custom = list(cfg.get('custom_hooks', None) or [])
+    custom.append(dict(type='ShowDirVisualizationHook', out_dir=out_dir, interval=interval, show=show,
+                       wait_time=wait_time, score_thr=hook.get('score_thr', 0.3)))
+    cfg.custom_hooks = custom
+    cfg.show_dir = out_dir
     return cfg
 
 

@@ -16,6 +16,7 @@ from mmengine.model import BaseModule
 
 from ..registry import register
 from .frozen_stages import FrozenStagesMixin
+from .upstream_args import check_int
 
 __all__ = ['CifarWideResNet', 'WideBasicBlock', 'make_wide_layer']
 
@@ -106,7 +107,8 @@ class CifarWideResNet(FrozenStagesMixin, BaseModule):
                      dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
                  ]) -> None:
         super().__init__(init_cfg=init_cfg)
-        if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
+        check_int('CifarWideResNet', 'depth', depth)
+        if depth < 10 or (depth - 4) % 6:
             raise ValueError(f'CifarWideResNet: depth must be 6n + 4 with n >= 1 (10, 16, 22, 28, 40, ...), '
                              f'got {depth}')
         if not isinstance(widen_factor, int) or widen_factor < 1:

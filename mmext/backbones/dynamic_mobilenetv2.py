@@ -3,13 +3,14 @@
 Module names are those of the released ODConv / KernelWarehouse models (torchvision layout: ``features.{i}``,
 ``features.{i}.conv.{j}``), so their checkpoints convert by prefix only.
 """
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from .frozen_stages import FrozenStagesMixin
+from .upstream_args import check_conv_cfg, check_norm_cfg, resolve_pretrained
 
 __all__ = ['make_divisible', 'DynamicInvertedResidual', 'DynamicMobileNetV2Base', 'MBV2ConvFactory']
 
@@ -67,12 +68,23 @@ class DynamicMobileNetV2Base(FrozenStagesMixin, BaseModule):
         frozen_stages (int): Freeze the stem (0) and groups 1..n (8: also the final conv). -1: nothing.
             Defaults to -1.
         norm_eval (bool): Keep all BatchNorms in eval mode in training. Defaults to False.
+        conv_cfg, norm_cfg, act_cfg, with_cp, strides, dilations, pretrained: the upstream ``MobileNetV2``
+            interface (mmdet / mmseg / mmpretrain). Honoured: ``norm_cfg=dict(type='BN', eps=..., momentum=...,
+            requires_grad=...)`` for the block norms (the attention norms keep their own), ``pretrained`` as mmseg
+            handles it, and the default values of the others. Rejected with an error naming the argument:
+            another conv or activation type, another norm type (for SyncBN set ``sync_bn='torch'`` in the config,
+            which converts every BatchNorm), ``with_cp=True``, and strides / dilations other than MobileNetV2's.
         init_cfg (dict, optional): e.g. ``dict(type='Pretrained', checkpoint=...)``.
     """
 
     def __init__(self, widen_factor: float = 1.0, out_indices: Sequence[int] = (7, ), frozen_stages: int = -1,
-                 norm_eval: bool = False, init_cfg=None) -> None:
-        super().__init__(init_cfg)
+                 norm_eval: bool = False, conv_cfg: Optional[dict] = None, norm_cfg: dict = dict(type='BN'),
+                 act_cfg: dict = dict(type='ReLU6'), with_cp: bool = False, strides: Optional[Sequence[int]] = None,
+                 dilations: Optional[Sequence[int]] = None, pretrained: Optional[str] = None, init_cfg=None) -> None:
+        owner = type(self).__name__
+        super().__init__(resolve_pretrained(owner, pretrained, init_cfg))
+        self.pretrained = pretrained
+        norm_cfg = self._check_upstream_args(owner, conv_cfg, norm_cfg, act_cfg, with_cp, strides, dilations)
         if not set(out_indices) <= set(range(8)):
             raise ValueError(f'{type(self).__name__}: out_indices must be in 0..7, got {out_indices}')
         if not -1 <= frozen_stages <= 8:
@@ -106,6 +118,33 @@ class DynamicMobileNetV2Base(FrozenStagesMixin, BaseModule):
         for m in self.modules():
             if type(m) is nn.Conv2d:
                 nn.init.kaiming_normal_(m.weight, mode='fan_out')
+        for name, m in self.named_modules():  # the block norms, as norm_cfg asks
+            if type(m) is nn.BatchNorm2d and 'attention' not in name:
+                m.eps = norm_cfg.get('eps', m.eps)
+                m.momentum = norm_cfg.get('momentum', m.momentum)
+                for p in m.parameters():
+                    p.requires_grad = norm_cfg.get('requires_grad', True)
+
+    @staticmethod
+    def _check_upstream_args(owner: str, conv_cfg, norm_cfg, act_cfg, with_cp, strides, dilations) -> dict:
+        check_conv_cfg(owner, conv_cfg)
+        norm_cfg = check_norm_cfg(owner, norm_cfg)
+        if norm_cfg['type'] not in ('BN', 'BN2d') or set(norm_cfg) - {'type', 'eps', 'momentum', 'requires_grad'}:
+            raise ValueError(f"{owner}: norm_cfg={norm_cfg!r} cannot be honoured: only dict(type='BN', eps=..., "
+                             f"momentum=..., requires_grad=...); for SyncBN set sync_bn='torch' in the config")
+        if not isinstance(act_cfg, dict) or act_cfg.get('type') != 'ReLU6' or set(act_cfg) - {'type', 'inplace'}:
+            raise ValueError(f"{owner}: act_cfg={act_cfg!r} cannot be honoured: the blocks use ReLU6 "
+                             f"(act_cfg=dict(type='ReLU6'))")
+        if with_cp:
+            raise ValueError(f'{owner}: with_cp=True cannot be honoured (no activation checkpointing in the '
+                             f'dynamic MobileNetV2 blocks); use with_cp=False')
+        default_strides = tuple(s for _, _, _, s in SETTINGS)
+        if strides is not None and tuple(strides) != default_strides:
+            raise ValueError(f'{owner}: strides={tuple(strides)} cannot be honoured: only MobileNetV2\'s '
+                             f'{default_strides}')
+        if dilations is not None and set(dilations) != {1}:
+            raise ValueError(f'{owner}: dilations={tuple(dilations)} cannot be honoured: only 1 in every group')
+        return norm_cfg
 
     @property
     def out_channels(self) -> Tuple[int, ...]:

@@ -49,6 +49,8 @@ class KWMobileNetV2(DynamicMobileNetV2Base):
         arch (str): ``'1x'``, ``'4x'`` or ``'0.5x'``. Defaults to ``'1x'``.
         static_pw_stages (Sequence[int], optional): KW stages (1..6) whose pointwise convs stay plain
             ``nn.Conv2d``. Preset: () (1-5 for 0.5x).
+        **kwargs: The upstream MobileNetV2 interface (``norm_cfg``, ``pretrained`` ...), see
+            :class:`~mmext.backbones.dynamic_mobilenetv2.DynamicMobileNetV2Base`.
         out_indices, frozen_stages, norm_eval, init_cfg: See
             :class:`~mmext.backbones.dynamic_mobilenetv2.DynamicMobileNetV2Base`.
     """
@@ -67,7 +69,7 @@ class KWMobileNetV2(DynamicMobileNetV2Base):
                  cell_inplane_ratio: Optional[_Num] = None, cell_outplane_ratio: Optional[_Num] = None,
                  reduction: Optional[float] = None, sharing_range: Optional[Sequence[str]] = None, arch: str = '1x',
                  static_pw_stages: Optional[Sequence[int]] = None, out_indices: Sequence[int] = (7, ),
-                 frozen_stages: int = -1, norm_eval: bool = False, init_cfg=None) -> None:
+                 frozen_stages: int = -1, norm_eval: bool = False, init_cfg=None, **kwargs) -> None:
         if arch not in self.ARCH_SETTINGS:
             raise ValueError(f'KWMobileNetV2: arch must be one of {sorted(self.ARCH_SETTINGS)}, got {arch!r}')
         given = dict(cell_num_ratio=cell_num_ratio, cell_inplane_ratio=cell_inplane_ratio,
@@ -81,7 +83,7 @@ class KWMobileNetV2(DynamicMobileNetV2Base):
         manager = WarehouseManager(cfg['reduction'], cfg['cell_num_ratio'], cfg['cell_inplane_ratio'],
                                    cfg['cell_outplane_ratio'], cfg['sharing_range'], 1.0, norm='BN')
         self._pending_manager = [manager]
-        super().__init__(widen_factor, out_indices, frozen_stages, norm_eval, init_cfg)
+        super().__init__(widen_factor, out_indices, frozen_stages, norm_eval, init_cfg=init_cfg, **kwargs)
         self.warehouse_manager = manager
         manager.store()
         manager.allocate(self)

@@ -25,15 +25,17 @@ class ODMobileNetV2(DynamicMobileNetV2Base):
         kernel_num (int): K. Defaults to 1.
         reduction (float): Attention reduction. Defaults to 0.0625.
         attention_norm (str): ``'BN'`` or ``'none'``. Defaults to ``'BN'``.
+        **kwargs: The upstream MobileNetV2 interface (``norm_cfg``, ``pretrained`` ...), see
+            :class:`~mmext.backbones.dynamic_mobilenetv2.DynamicMobileNetV2Base`.
         out_indices, frozen_stages, norm_eval, init_cfg: See
             :class:`~mmext.backbones.dynamic_mobilenetv2.DynamicMobileNetV2Base`. Defaults: (7,), -1, False, None.
     """
 
     def __init__(self, widen_factor: float = 1.0, kernel_num: int = 1, reduction: float = 0.0625,
                  attention_norm: str = 'BN', out_indices: Sequence[int] = (7, ), frozen_stages: int = -1,
-                 norm_eval: bool = False, init_cfg=None) -> None:
+                 norm_eval: bool = False, init_cfg=None, **kwargs) -> None:
         self.kernel_num, self.reduction, self.attention_norm = kernel_num, reduction, attention_norm
-        super().__init__(widen_factor, out_indices, frozen_stages, norm_eval, init_cfg)
+        super().__init__(widen_factor, out_indices, frozen_stages, norm_eval, init_cfg=init_cfg, **kwargs)
         self._freeze_stages()
 
     def make_stem(self, out_channels: int) -> nn.Module:

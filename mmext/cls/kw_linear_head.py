@@ -16,6 +16,7 @@ from mmpretrain.models.heads import ClsHead
 
 from mmext.ops.warehouse_manager import WarehouseManager
 from mmext.registry import register
+from mmext.utils.input_checks import check_in_channels
 
 __all__ = ['KWLinearClsHead']
 
@@ -58,6 +59,7 @@ class KWLinearClsHead(ClsHead):
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """The last stage's pooled features ``[B, in_channels]``."""
+        check_in_channels(self, feats[-1], self.in_channels, channel_dim=-1)
         return feats[-1]
 
     def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:

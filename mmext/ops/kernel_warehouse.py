@@ -19,6 +19,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from .dynamic_conv import build_attention_norm, dynamic_conv2d
+from .temperature_check import TemperatureScheduleCheck
 
 __all__ = ['KWAttention', 'KWLayerBase', 'KWConv2d', 'KWLinear']
 
@@ -108,13 +109,16 @@ class KWAttention(nn.Module):
         return z[..., :-1]
 
 
-class KWLayerBase(nn.Module):
+class KWLayerBase(TemperatureScheduleCheck, nn.Module):
     """Common part of the KernelWarehouse layers: attention, warehouse link and per-sample kernel assembly.
 
     A layer is created by :meth:`WarehouseManager.reserve` without weights; :meth:`WarehouseManager.allocate`
     gives it its cells and builds its attention. The manager is held in a plain list, so it is registered once,
     on the model (``warehouse_manager.weights.{i}``), as in the released checkpoints.
     """
+
+    temperature_hook = 'KWTemperatureHook'
+    temperature_desc = 'tau (1 -> 0 over 20 epochs in the paper)'
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Tuple[int, ...], groups: int, bias: bool,
                  warehouse_id: int, manager: nn.Module) -> None:
@@ -151,9 +155,11 @@ class KWLayerBase(nn.Module):
     def update_temperature(self, tau: float) -> None:
         """Set tau of the attention (0 at inference)."""
         self.attention.tau.fill_(float(tau))
+        self._mark_temperature_scheduled()
 
     def dynamic_weight(self, pooled: Tensor) -> Tensor:
         """Per-sample kernels ``[B, out, in/groups, *kernel_size]`` from pooled features ``[B, C]``."""
+        self._check_temperature_schedule()
         if self.attention is None:
             raise RuntimeError(f'{type(self).__name__} has no cells: call WarehouseManager.store() and '
                                f'allocate(model) after building the model')

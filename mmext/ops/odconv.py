@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .dynamic_conv import build_attention_norm, dynamic_conv2d
+from .temperature_check import TemperatureScheduleCheck
 
 __all__ = ['ODConvAttention', 'ODConv2d']
 
@@ -115,7 +116,7 @@ class ODConvAttention(nn.Module):
         return ca, fa, sa, ka
 
 
-class ODConv2d(nn.Module):
+class ODConv2d(TemperatureScheduleCheck, nn.Module):
     """Omni-dimensional dynamic 2D convolution (no bias, as released).
 
     Args:
@@ -139,6 +140,8 @@ class ODConv2d(nn.Module):
     """
 
     WEIGHT_INITS = ('kaiming_fan_out', 'pytorch')
+    temperature_hook = 'ODConvTemperatureHook'
+    temperature_desc = 'the attention temperature (30 -> 1 over 10 epochs in the paper)'
 
     def __init__(self,
                  in_channels: int,
@@ -183,6 +186,7 @@ class ODConv2d(nn.Module):
     def update_temperature(self, temperature: float) -> None:
         """Set the attention temperature (1 at inference)."""
         self.attention.temperature.fill_(float(temperature))
+        self._mark_temperature_scheduled()
 
     def dynamic_weight(self, sa: Optional[Tensor], ka: Optional[Tensor], batch: int) -> Tensor:
         """Per-sample kernel ``[B, out, in/g, k, k] = a_s * sum_i a_wi W_i``.
@@ -202,6 +206,7 @@ class ODConv2d(nn.Module):
 
     def forward(self, x: Tensor, offset: Optional[Tensor] = None, mask: Optional[Tensor] = None,
                 deform_groups: int = 1) -> Tensor:
+        self._check_temperature_schedule()
         ca, fa, sa, ka = self.attention(x)
         x = x * ca
         if sa is None and ka is None and offset is None:

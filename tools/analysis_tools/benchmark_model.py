@@ -1,7 +1,9 @@
 """Time a model's inference forward and train step from a config, on real batches of its dataloaders.
 
 Reports median milliseconds per batch, images per second and peak memory for ``predict`` (eval mode,
-no_grad) and for a full ``train_step`` (forward, loss, backward, optimizer step). Example::
+no_grad) and for a full ``train_step`` (forward, loss, backward, optimizer step). ``peak_mem_what`` names the
+memory measurement: on a GPU the CUDA allocator's peak, on a CPU the peak resident memory above the start of one
+extra untimed call, sampled every 0.5 ms (see :mod:`mmext.utils.benchmark`). Example::
 
     python tools/analysis_tools/benchmark_model.py configs/quickstart/fcos_r18-c32_fpn_1xb8-12e_shapes.py \
         --iters 10 --batch-size 8

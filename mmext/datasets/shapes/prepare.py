@@ -1,10 +1,14 @@
 """Make sure a Shapes dataset exists at a data root, generating it atomically when it is missing."""
 import json
+import logging
 import os
 import os.path as osp
 import shutil
 import tempfile
+import time
 from typing import Dict, Optional
+
+from mmengine.logging import print_log
 
 from .generator import SHAPES_VERSION, generate_shapes, shapes_params
 
@@ -17,6 +21,11 @@ def _rank_and_barrier():
         return get_rank(), barrier
     except ImportError:  # pragma: no cover - mmengine is a hard dependency of every config user
         return 0, lambda: None
+
+
+def _describe(params: Dict) -> str:
+    keys = ('num_train', 'num_val', 'img_size', 'seed')
+    return ', '.join(f'{k}={params[k]}' for k in keys if k in params)
 
 
 def ensure_shapes(data_root: str, shapes_cfg: Optional[Dict] = None) -> Dict:
@@ -49,6 +58,9 @@ def ensure_shapes(data_root: str, shapes_cfg: Optional[Dict] = None) -> Dict:
         parent = osp.dirname(osp.abspath(data_root))
         os.makedirs(parent, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix='.shapes-tmp-', dir=parent)
+        print_log(f'Shapes: no dataset at {data_root!r}; generating it ({_describe(wanted)}) ...', logger='current',
+                  level=logging.INFO)
+        start = time.perf_counter()
         try:
             generate_shapes(tmp, **shapes_cfg)
             if osp.isdir(data_root):
@@ -56,6 +68,8 @@ def ensure_shapes(data_root: str, shapes_cfg: Optional[Dict] = None) -> Dict:
             os.replace(tmp, data_root)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        print_log(f'Shapes: generated {data_root!r} in {time.perf_counter() - start:.1f} s', logger='current',
+                  level=logging.INFO)
     barrier()
     with open(meta_path) as f:
         meta = json.load(f)

@@ -9,6 +9,7 @@ from torch import nn
 
 from mmext.backbones.cifar_wide_resnet import make_wide_layer
 from mmext.registry import register
+from mmext.utils.input_checks import check_in_channels
 
 __all__ = ['ResNetAuxClassifier']
 
@@ -77,6 +78,7 @@ class ResNetAuxClassifier(BaseModule):
             raise ValueError('ResNetAuxClassifier: preact=True (WRN blocks) cannot be combined with bottleneck=True')
         if drop_rate and not preact:
             raise ValueError(f'ResNetAuxClassifier: drop_rate={drop_rate} needs preact=True (the WRN blocks)')
+        self.in_channels = in_channels
         blocks: List[nn.Module] = []
         channels = in_channels
         for stage in stages:
@@ -98,4 +100,5 @@ class ResNetAuxClassifier(BaseModule):
         self.fc = nn.Linear(channels, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_in_channels(self, x, self.in_channels)
         return self.fc(self.pool(self.layers(x)).flatten(1))

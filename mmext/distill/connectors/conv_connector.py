@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mmext.registry import register
+from mmext.utils.input_checks import check_in_channels
 
 __all__ = ['DistillConvConnector', 'resize_to']
 
@@ -35,8 +36,10 @@ class DistillConvConnector(BaseModule):
         if in_channels <= 0 or out_channels <= 0:
             raise ValueError(f'DistillConvConnector: in_channels and out_channels must be > 0, got '
                              f'{in_channels} and {out_channels}')
+        self.in_channels = in_channels
         self.conv = nn.Conv2d(in_channels, out_channels, 1, bias=not with_norm)
         self.norm = nn.BatchNorm2d(out_channels) if with_norm else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_in_channels(self, x, self.in_channels)
         return self.norm(self.conv(x))

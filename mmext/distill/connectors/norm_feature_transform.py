@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mmext.registry import register
+from mmext.utils.input_checks import check_in_channels
 
 __all__ = ['NORMFeatureTransform']
 
@@ -56,6 +57,7 @@ class NORMFeatureTransform(BaseModule):
         return x + out if self.residual else out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_in_channels(self, x, self.in_channels)
         return self.reduce(self.expand(x), x)
 
     @torch.no_grad()

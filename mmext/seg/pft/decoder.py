@@ -23,6 +23,8 @@ class PFTTransformerDecoder(BaseModule):
             Defaults to an empty dict (the layer's defaults).
         post_norm_cfg (dict): Norm applied to the queries before the prediction heads. Defaults to
             ``dict(type='LN')``.
+        return_intermediate (bool): Accepted so that a Mask2Former ``transformer_decoder`` config works
+            unchanged; must be True (every layer's prediction is supervised). Defaults to True.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
@@ -30,8 +32,12 @@ class PFTTransformerDecoder(BaseModule):
                  num_layers: int = 6,
                  layer_cfg: Optional[dict] = None,
                  post_norm_cfg: dict = dict(type='LN'),
+                 return_intermediate: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if return_intermediate is not True:
+            raise ValueError('PFTTransformerDecoder: return_intermediate=False cannot be honoured: PFT supervises '
+                             'the prediction of every decoder layer (deep supervision); use True')
         if not isinstance(num_layers, int) or num_layers < 1:
             raise ValueError(f'num_layers must be a positive int, got {num_layers!r}')
         layer_cfg = dict(layer_cfg or {})

@@ -18,6 +18,7 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from mmext.registry import register
+from mmext.utils.input_checks import check_in_channels
 from .decoder import PFTTransformerDecoder
 from .pixel_decoder import build_pft_pixel_decoder
 
@@ -122,6 +123,7 @@ class PFTHead(Mask2FormerHead):
         self.num_queries = num_queries
         self.num_transformer_feat_level = num_levels
 
+        self.in_channels = list(in_channels)
         self.pixel_decoder = build_pft_pixel_decoder(pixel_decoder, in_channels, strides, feat_channels,
                                                      out_channels, num_levels, MODELS)
         decoder_cfg = copy.deepcopy(dict(transformer_decoder))
@@ -217,6 +219,7 @@ class PFTHead(Mask2FormerHead):
             tuple[list[Tensor], list[Tensor]]: Per decoder layer (deep supervision; the last is the output), the
             fused class logits ``(B, N, num_classes + 1)`` and mask logits ``(B, N, H/4, W/4)``.
         """
+        check_in_channels(self, x, self.in_channels)
         batch_size = x[0].shape[0]
         mask_features, multi_scale_memorys = self.pixel_decoder(x)
         keys, key_pos = self._decoder_inputs(multi_scale_memorys)
