@@ -21,9 +21,11 @@ model = dict(
         loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
     roi_head=dict(
         type='StandardRoIHead',
-        bbox_roi_extractor=dict(type='RoIPoolExtractor',
-                                roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=1, pool_mode='avg', aligned=False),
-                                out_channels=64, featmap_strides=[16]),
+        bbox_roi_extractor=dict(
+            type='RoIPoolExtractor',
+            roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=1, pool_mode='avg', aligned=False),
+            out_channels=64,
+            featmap_strides=[16]),
         bbox_head=dict(
             type='Shared2FCBBoxHead',
             in_channels=64,

@@ -68,7 +68,9 @@ model = dict(
             assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.7, neg_iou_thr=0.3, min_pos_iou=0.3,
                           match_low_quality=True, ignore_iof_thr=-1),
             sampler=dict(type='RandomSampler', num=256, pos_fraction=0.5, neg_pos_ub=-1, add_gt_as_proposals=False),
-            allowed_border=0),
+            allowed_border=0,
+            pos_weight=-1,
+            debug=False),
         rpn_proposal=dict(nms_pre=2000, max_per_img=300, nms=dict(type='nms', iou_threshold=0.7), min_bbox_size=0),
         rcnn=dict(
             assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0.5,

@@ -1,6 +1,6 @@
 """mmdet-only components (necks, dense heads, RoI heads, detectors ...)."""
-from .hypernet import (HyperFeatureNeck, HyperNet, HyperNetBBoxHead, HyperNetRPNHead, RoIPoolExtractor,
-                       TwoStageProposalDetector)
+from .hypernet import (HyperFeatureNeck, HyperNet, HyperNetBBoxHead, HyperNetRPNHead, ProposalRecallMetric,
+                       RoIPoolExtractor, TwoStageProposalDetector)
 from .ron_anchor_generator import RONAnchorGenerator
 from .ron_head import RONHead
 from .ron_neck import RONNeck
@@ -8,5 +8,6 @@ from .ssd_head_compat import SSDHeadCompat
 
 __all__ = ['RONAnchorGenerator', 'RONHead', 'RONNeck', 'SSDHeadCompat']
 __all__ += [
-    'HyperFeatureNeck', 'HyperNet', 'HyperNetBBoxHead', 'HyperNetRPNHead', 'RoIPoolExtractor', 'TwoStageProposalDetector'
+    'HyperFeatureNeck', 'HyperNet', 'HyperNetBBoxHead', 'HyperNetRPNHead', 'ProposalRecallMetric', 'RoIPoolExtractor',
+    'TwoStageProposalDetector'
 ]

@@ -54,4 +54,6 @@ EXAMPLES: Dict[str, Callable[[str], dict]] = {
                                                out_channels=12, featmap_strides=[4]),
     'HyperNet': lambda data_root: tiny_hypernet(),
     'TwoStageProposalDetector': lambda data_root: tiny_hypernet(detector='TwoStageProposalDetector'),
+    'ProposalRecallMetric': lambda data_root: dict(type='ProposalRecallMetric', iou_thrs=[0.5],
+                                                   ann_file=data_root + 'annotations/instances_val.json'),
 }
