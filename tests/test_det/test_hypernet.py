@@ -117,7 +117,6 @@ def _rpn_head(**kwargs):
 
 @pytest.mark.parametrize('sp', [False, True])
 def test_proposals_topk_nms_and_chunking(sp):
-    from mmcv.ops import box_iou_rotated  # noqa: F401  (mmcv ops are importable)
     from mmdet.structures.bbox import bbox_overlaps
     torch.manual_seed(0)
     head = _rpn_head(conv_before_pool=sp, chunk_size=50)
