@@ -1,4 +1,6 @@
 """mmdet-only components (necks, dense heads, RoI heads, detectors ...)."""
+from .hypernet import (HyperFeatureNeck, HyperNet, HyperNetBBoxHead, HyperNetRPNHead, ProposalRecallMetric,
+                       RoIPoolExtractor, TwoStageProposalDetector)
 from .ron_anchor_generator import RONAnchorGenerator
 from .ron_assigner import RONAssigner
 from .ron_head import RONHead
@@ -6,3 +8,7 @@ from .ron_neck import RONNeck
 from .ssd_head_compat import SSDHeadCompat
 
 __all__ = ['RONAnchorGenerator', 'RONAssigner', 'RONHead', 'RONNeck', 'SSDHeadCompat']
+__all__ += [
+    'HyperFeatureNeck', 'HyperNet', 'HyperNetBBoxHead', 'HyperNetRPNHead', 'ProposalRecallMetric', 'RoIPoolExtractor',
+    'TwoStageProposalDetector'
+]
