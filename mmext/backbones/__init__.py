@@ -1,11 +1,13 @@
 """Task-agnostic backbones, registered into mmdet, mmseg and mmpretrain."""
 from .cifar_wide_resnet import CifarWideResNet
 from .frozen_stages import FrozenStagesMixin
+from .hbonet import HBONet
 from .kw_convnext import KWConvNeXt
 from .kw_mobilenetv2 import KWMobileNetV2
 from .kw_resnet import KWResNet
 from .od_mobilenetv2 import ODMobileNetV2
 from .od_resnet import ODResNet
+from .ps_resnet import PSResNet, PSResNeXt
 from .ron_vgg import RONVGG, convert_vgg_to_ronvgg
 
-__all__ = ['CifarWideResNet', 'FrozenStagesMixin', 'KWConvNeXt', 'KWMobileNetV2', 'KWResNet', 'ODMobileNetV2', 'ODResNet', 'RONVGG', 'convert_vgg_to_ronvgg']
+__all__ = ['CifarWideResNet', 'FrozenStagesMixin', 'HBONet', 'KWConvNeXt', 'KWMobileNetV2', 'KWResNet', 'ODMobileNetV2', 'ODResNet', 'PSResNet', 'PSResNeXt', 'RONVGG', 'convert_vgg_to_ronvgg']

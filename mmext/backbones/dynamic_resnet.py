@@ -42,10 +42,13 @@ class DynamicBasicBlock(nn.Module):
     expansion = 1
 
     def __init__(self, inplanes: int, planes: int, stride: int, downsample: Optional[nn.Module],
-                 make_conv: ConvFactory, dcn: Optional[dict] = None, drop_path: float = 0.0) -> None:
+                 make_conv: ConvFactory, dcn: Optional[dict] = None, drop_path: float = 0.0,
+                 width: Optional[int] = None) -> None:
         super().__init__()
         if dcn is not None:
             raise ValueError('dcn is only supported by the bottleneck ResNets (depth 50/101), as in mmdet')
+        if width not in (None, planes):
+            raise ValueError(f'the basic block has no bottleneck width; got width={width} for planes={planes}')
         self.conv1 = make_conv('conv1', inplanes, planes, 3, stride, 1)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
@@ -62,17 +65,22 @@ class DynamicBasicBlock(nn.Module):
 
 
 class DynamicBottleneck(nn.Module):
-    """ResNet bottleneck (stride on the 3x3, "pytorch" style) with factory-made convs; optional DCN 3x3."""
+    """ResNet bottleneck (stride on the 3x3, "pytorch" style) with factory-made convs; optional DCN 3x3.
+
+    ``width`` is the channels of the 1x1 -> 3x3 part (``planes`` for ResNet; ResNeXt passes its grouped width).
+    """
     expansion = 4
 
     def __init__(self, inplanes: int, planes: int, stride: int, downsample: Optional[nn.Module],
-                 make_conv: ConvFactory, dcn: Optional[dict] = None, drop_path: float = 0.0) -> None:
+                 make_conv: ConvFactory, dcn: Optional[dict] = None, drop_path: float = 0.0,
+                 width: Optional[int] = None) -> None:
         super().__init__()
-        self.conv1 = make_conv('conv1', inplanes, planes, 1, 1, 0)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = _wrap_dcn(make_conv('conv2', planes, planes, 3, stride, 1), dcn)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = make_conv('conv3', planes, planes * 4, 1, 1, 0)
+        width = planes if width is None else width
+        self.conv1 = make_conv('conv1', inplanes, width, 1, 1, 0)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = _wrap_dcn(make_conv('conv2', width, width, 3, stride, 1), dcn)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = make_conv('conv3', width, planes * 4, 1, 1, 0)
         self.bn3 = nn.BatchNorm2d(planes * 4)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
@@ -164,6 +172,10 @@ class DynamicResNetBase(FrozenStagesMixin, BaseModule):
     def conv_factory(self, stage_idx: int, layer_idx: int, handover: bool) -> ConvFactory:
         raise NotImplementedError
 
+    def bottleneck_width(self, planes: int) -> int:
+        """Channels of a block's 1x1 -> 3x3 part: ``planes`` (ResNet); ResNeXt-style subclasses override it."""
+        return planes
+
     # ----------------------------------------------------------------------------------------------------------
     def _make_layer(self, stage_idx: int, planes: int, blocks: int, stride: int, dcn: Optional[dict],
                     drop_path: float) -> nn.Sequential:
@@ -173,12 +185,13 @@ class DynamicResNetBase(FrozenStagesMixin, BaseModule):
             downsample = nn.Sequential(
                 self.make_downsample_conv(stage_idx, 0, self.inplanes, planes * block.expansion, stride),
                 nn.BatchNorm2d(planes * block.expansion))
+        width = self.bottleneck_width(planes)
         layers = [block(self.inplanes, planes, stride, downsample, self.conv_factory(stage_idx, 0, True), dcn,
-                        drop_path)]
+                        drop_path, width=width)]
         self.inplanes = planes * block.expansion
         for j in range(1, blocks):
             layers.append(block(self.inplanes, planes, 1, None, self.conv_factory(stage_idx, j, False), dcn,
-                                drop_path))
+                                drop_path, width=width))
         return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
