@@ -86,7 +86,7 @@ def test_psresnet_flops_equal_plain_resnet():
 
 
 @pytest.mark.parametrize('cls,kw', [(PSResNet, dict(depth=50)), (PSResNeXt, dict(depth=50, groups=4, base_width=16)),
-                                    (PSResNeXt, dict(depth=50, groups=4, base_width=16, weight_layout='release',
+                                    (PSResNeXt, dict(depth=50, groups=2, base_width=16, weight_layout='release',
                                                      release_compat=True))])
 def test_psresnet_forward_gradients_out_indices(cls, kw):
     m = cls(base_channels=16, out_indices=(0, 1, 2, 3), **kw)
