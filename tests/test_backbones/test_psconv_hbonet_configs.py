@@ -31,12 +31,12 @@ def test_config_loads_and_backbone_builds(path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports == dict(imports=['mmext'], allow_failed_imports=False)
     assert cfg.default_scope == ('mmdet' if ('coco' in path or '_shapes.py' in path) else 'mmpretrain')
+    if cfg.model.backbone.type not in ('PSResNet', 'PSResNeXt', 'HBONet'):
+        return  # an upstream baseline (mmpretrain / mmdet ResNet, MobileNetV2): loading is what is checked
     init_default_scope(cfg.default_scope)
     with torch.device('meta'):
         model = get_registry(cfg.default_scope, 'MODELS').build(cfg.model.backbone)
-    channels = list(getattr(model, 'out_channels', None) or [])
-    if not channels:  # upstream baselines (mmpretrain / mmdet ResNet, MobileNetV2)
-        return
+    channels = list(model.out_channels)
     neck = cfg.model.get('neck')
     if neck and 'in_channels' in neck:
         assert list(neck.in_channels) == channels
@@ -67,4 +67,5 @@ def test_ps_and_hbonet_shapes_train(tiny_shapes, tmp_path):
     out = run_tool(['tools/train.py', det, '--work-dir', str(tmp_path / 'd')])
     text = out.stdout + out.stderr
     assert re.search(r'Epoch\(train\) +\[1\]\[6/6\].*loss: [0-9.]+', text)
-    assert re.search(r'coco/bbox_mAP: [0-9.]+', text)
+    assert re.search(r'Epoch\(val\) +\[1\]\[3/3\]', text)  # COCO evaluation ran (a 1-epoch model may predict
+    assert re.search(r'coco/bbox_mAP: [0-9.]+|testing results of the whole dataset is empty', text)  # nothing)
