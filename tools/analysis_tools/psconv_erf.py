@@ -73,7 +73,8 @@ def trained_erfs(configs: List[str], checkpoints: List[str], size: int, n: int) 
         from mmengine.registry import MODELS
         model = MODELS.build(cfg.model)
         load_checkpoint(model, ckpt, map_location='cpu')
-        backbone = model.backbone.eval()
+        backbone = model.backbone
+        backbone.eval()  # (mmpretrain ResNet.train() returns None)
         backbone.out_indices = (2, )
         torch.manual_seed(0)
         out[f'trained {cfg.model.backbone.type} C4'] = erf(backbone, torch.randn(n, 3, size, size))
