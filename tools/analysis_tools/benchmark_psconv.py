@@ -92,7 +92,8 @@ def to_markdown(rows: List[dict]) -> str:
                    f"{r['train_ms'] / base['dilated']['train_ms']:.2f} |")
     bbs = {r['model']: r for r in rows if r['kind'] == 'backbone'}
     if bbs:
-        out += ['', '| backbone (224x224, batch 1, eval) | params | median ms | min ms | ratio |', '|---|---|---|---|---|']
+        out += ['', '| backbone (224x224, batch 1, eval) | params | median ms | min ms | ratio |',
+                '|---|---|---|---|---|']
         for name, r in bbs.items():
             ref = bbs['MobileNetV2-1.0'] if 'Net-1.0' in name else bbs['ResNet-50']
             out.append(f"| {name} | {r['params']:,} | {r['fwd_ms']:.1f} | {r['min_ms']:.1f} | "

@@ -10,13 +10,13 @@ Two panels per row:
 * ``stack``: ``--layers`` randomly initialised 3x3 layers (PyTorch default init, ReLU between, no BN) of plain
   convs, dilation-2 convs and PSConv2d (dilation 2, parts 4) -- the operator alone;
 * ``trained`` (with ``--configs``/``--checkpoints``): the C4 (stage 3) output of trained backbones, e.g. the
-  Shapes ResNet-50 and PS-ResNet-50 runs, on random crops of the Shapes validation images resized to
-  ``--size``.
+  Shapes ResNet-50 and PS-ResNet-50 runs, on random (Gaussian) inputs of ``2 * --size - 1`` pixels.
 
 Example (the picture in configs/psconv/README.md)::
 
     python tools/analysis_tools/psconv_erf.py --out configs/psconv/erf.png \
-        --configs configs/psconv/resnet50-c32_1xb32-8e_shapes-cls.py configs/psconv/ps-resnet50-c32_1xb32-8e_shapes-cls.py \
+        --configs configs/psconv/resnet50-c32_1xb32-8e_shapes-cls.py \
+                  configs/psconv/ps-resnet50-c32_1xb32-8e_shapes-cls.py \
         --checkpoints work_dirs/r50/epoch_8.pth work_dirs/ps_r50/epoch_8.pth
 """
 import argparse
