@@ -14,8 +14,9 @@ model = dict(
         depth=101,
         groups=32,
         base_width=4,
-        # the released PS-ResNeXt was trained with the release's grouped-mask bug: keep its layout and
-        # mask (drop these two lines if psconv2mmext.py reports weight_layout='compact')
+        # the released PS-ResNeXt is presumably trained with the release's grouped-mask bug (its operator has it;
+        # the ImageNet code is not released): keep its layout and mask. Drop these two lines if
+        # psconv2mmext.py reports weight_layout='compact' (it checks the weights numerically)
         weight_layout='release',
         release_compat=True,
         out_indices=(0, 1, 2, 3),

@@ -28,8 +28,8 @@ Two weight layouts (``weight_layout``):
 Fixes against the release: it builds on a CPU (the release allocates its mask with ``.cuda()``); the mask is a
 buffer (it follows ``.to()``); ``PSGConv2d`` masks the right blocks (the release indexes output blocks with
 ``i + j*groups`` instead of ``j*parts + i``: for 32 groups x 4 parts only 6.25 % of the dense weights are masked,
-not 50 %). ``release_compat=True`` reproduces that buggy mask, which converted PS-ResNeXt weights need (they were
-trained with it); it implies ``weight_layout='release'`` because the buggy mask has no compact form.
+not 50 %). ``release_compat=True`` reproduces that buggy mask, which converted PS-ResNeXt weights need if they were
+trained with it; it implies ``weight_layout='release'`` because the buggy mask has no compact form.
 """
 from typing import Tuple
 
