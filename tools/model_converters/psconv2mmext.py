@@ -11,8 +11,8 @@ an mmpretrain ``ImageClassifier`` state dict (``backbone.*``, ``head.fc.*``); fo
 
 * ``auto`` (default): compact (effective weights only, mmext's default ``weight_layout``) when the dense weights are
   zero wherever the correct mask is set -- PS-ResNet; otherwise the release layout is kept and the model must be
-  built with ``weight_layout='release', release_compat=True`` -- expected for PS-ResNeXt, trained with the release's grouped
-  mask bug, whose extra unmasked weights compaction would drop;
+  built with ``weight_layout='release', release_compat=True`` -- expected for PS-ResNeXt, trained with the
+  release's grouped-mask bug, whose extra unmasked weights compaction would drop;
 * ``compact`` / ``release``: force one (``compact`` refuses weights it cannot compact losslessly).
 
 Usage::
