@@ -76,10 +76,13 @@ class DynamicBasicBlock(_Block):
 
     def __init__(self, inplanes: int, planes: int, stride: int, downsample: Optional[nn.Module],
                  make_conv: ConvFactory, dcn: Optional[dict] = None, drop_path: float = 0.0, dilation: int = 1,
-                 style: str = 'pytorch', norm: NormFactory = nn.BatchNorm2d, with_cp: bool = False) -> None:
+                 style: str = 'pytorch', norm: NormFactory = nn.BatchNorm2d, with_cp: bool = False,
+                 width: Optional[int] = None) -> None:
         super().__init__()
         if dcn is not None:
             raise ValueError('dcn is only supported by the bottleneck ResNets (depth 50/101), as in mmdet')
+        if width not in (None, planes):
+            raise ValueError(f'the basic block has no bottleneck width; got width={width} for planes={planes}')
         self.conv1 = make_conv('conv1', inplanes, planes, 3, stride, dilation, dilation)
         self.bn1 = norm(planes)
         self.relu = nn.ReLU(inplace=True)
@@ -102,19 +105,23 @@ class DynamicBottleneck(_Block):
 
     ``style='pytorch'`` puts the stride on the 3x3 conv, ``'caffe'`` on the first 1x1 (mmdet's meaning); the
     dilation is on the 3x3 conv.
+
+    ``width`` is the channels of the 1x1 -> 3x3 part (``planes`` for ResNet; ResNeXt passes its grouped width).
     """
     expansion = 4
 
     def __init__(self, inplanes: int, planes: int, stride: int, downsample: Optional[nn.Module],
                  make_conv: ConvFactory, dcn: Optional[dict] = None, drop_path: float = 0.0, dilation: int = 1,
-                 style: str = 'pytorch', norm: NormFactory = nn.BatchNorm2d, with_cp: bool = False) -> None:
+                 style: str = 'pytorch', norm: NormFactory = nn.BatchNorm2d, with_cp: bool = False,
+                 width: Optional[int] = None) -> None:
         super().__init__()
+        width = planes if width is None else width
         s1, s2 = (1, stride) if style == 'pytorch' else (stride, 1)
-        self.conv1 = make_conv('conv1', inplanes, planes, 1, s1, 0, 1)
-        self.bn1 = norm(planes)
-        self.conv2 = _wrap_dcn(make_conv('conv2', planes, planes, 3, s2, dilation, dilation), dcn)
-        self.bn2 = norm(planes)
-        self.conv3 = make_conv('conv3', planes, planes * 4, 1, 1, 0, 1)
+        self.conv1 = make_conv('conv1', inplanes, width, 1, s1, 0, 1)
+        self.bn1 = norm(width)
+        self.conv2 = _wrap_dcn(make_conv('conv2', width, width, 3, s2, dilation, dilation), dcn)
+        self.bn2 = norm(width)
+        self.conv3 = make_conv('conv3', width, planes * 4, 1, 1, 0, 1)
         self.bn3 = norm(planes * 4)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
@@ -294,6 +301,10 @@ class DynamicResNetBase(FrozenStagesMixin, BaseModule):
     def conv_factory(self, stage_idx: int, layer_idx: int, handover: bool) -> ConvFactory:
         raise NotImplementedError
 
+    def bottleneck_width(self, planes: int) -> int:
+        """Channels of a block's 1x1 -> 3x3 part: ``planes`` (ResNet); ResNeXt-style subclasses override it."""
+        return planes
+
     # ----------------------------------------------------------------------------------------------------------
     def _make_layer(self, stage_idx: int, planes: int, blocks: int, stride: int, dcn: Optional[dict],
                     drop_path: float, dilation: int = 1,
@@ -313,7 +324,7 @@ class DynamicResNetBase(FrozenStagesMixin, BaseModule):
         else:
             first = dilation // 2 if dilation > 1 and self.contract_dilation else dilation
             block_dilations = [first] + [dilation] * (blocks - 1)
-        kw = dict(style=self.style, norm=self._norm, with_cp=self.with_cp)
+        kw = dict(style=self.style, norm=self._norm, with_cp=self.with_cp, width=self.bottleneck_width(planes))
         layers = [block(self.inplanes, planes, stride, downsample, self.conv_factory(stage_idx, 0, True), dcn,
                         drop_path, block_dilations[0], **kw)]
         self.inplanes = planes * block.expansion
