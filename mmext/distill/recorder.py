@@ -93,12 +93,20 @@ class RecorderGroup:
     """
 
     def __init__(self, model: nn.Module, sources: Dict[str, object], detach: bool = False) -> None:
+        self.model = model
+        self.detach = detach
         self.recorders: Dict[str, FeatureRecorder] = {}
         for name, spec in sources.items():
-            spec = dict(source=spec) if isinstance(spec, str) else dict(spec)
-            if 'source' not in spec:
-                raise KeyError(f'recorder {name!r}: needs `source` (a dotted module path), got {spec}')
-            self.recorders[name] = FeatureRecorder(model, detach=detach, **spec)
+            self.add(name, spec)
+
+    def add(self, name: str, spec: object) -> None:
+        """Add a recorder ``name`` from ``dict(source=..., index=..., clone=...)`` or a dotted path."""
+        if name in self.recorders:
+            raise KeyError(f'recorder {name!r} exists already')
+        spec = dict(source=spec) if isinstance(spec, str) else dict(spec)
+        if 'source' not in spec:
+            raise KeyError(f'recorder {name!r}: needs `source` (a dotted module path), got {spec}')
+        self.recorders[name] = FeatureRecorder(self.model, detach=self.detach, **spec)
 
     def __getitem__(self, name: str) -> torch.Tensor:
         if name not in self.recorders:
