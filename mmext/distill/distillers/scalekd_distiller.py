@@ -110,7 +110,14 @@ class ScaleKDDistiller(BaseDistiller):
         if tuple(t4.shape[-2:]) != self.s4_hw:
             raise ValueError(f'ScaleKDDistiller: the teacher last-stage grid is {tuple(t4.shape[-2:])}, but '
                              f's4_projector.query_hw is {self.s4_hw}')
-        extra = self.teacher_recorders['s3_extra'] if stage.needs_extra_tokens else None
+        extra = None
+        if stage.needs_extra_tokens:
+            extra = self.teacher_recorders['s3_extra']
+            grid = stage.grid(inputs)
+            if grid != self.s3_hw or grid != self.s4_hw:
+                raise ValueError(f'ScaleKDDistiller: the ViT teacher has a {grid} token grid for inputs of '
+                                 f'{tuple(inputs.shape[-2:])}, but s3_projector.query_hw is {self.s3_hw} and '
+                                 f's4_projector.query_hw is {self.s4_hw}; set both to the grid')
         s3, s4 = self._student_map('s3'), self._student_map('s4')
         losses = {}
         for view in VIEWS:

@@ -102,6 +102,11 @@ class ViTLastBlocks:
     def target_map(self, record: torch.Tensor, hw: Sequence[int]) -> torch.Tensor:
         return tokens_to_map(record, hw, self.num_extra_tokens, 'teacher last-stage tokens')
 
+    def grid(self, inputs: torch.Tensor) -> Tuple[int, int]:
+        """The token grid of ``inputs`` (from the patch embedding's stride, padded up like mmcv's PatchEmbed)."""
+        stride = self.backbone.patch_embed.projection.stride
+        return tuple(-(-int(size) // int(st)) for size, st in zip(inputs.shape[-2:], stride))
+
 
 def build_teacher_stage(cfg: Dict, teacher: nn.Module):
     """``dict(type='swin')`` or ``dict(type='vit', split=k)``."""
