@@ -13,7 +13,7 @@ from mmengine.config import Config
 from tests.conftest import REPO, run_tool, shapes_overrides, write_config
 from tests.test_distill.afdcd_scalekd_helpers import save_model
 
-AFDCD = 'configs/afdcd/afdcd_r18-w32-r18-w16-d8_1xb8-300_shapes-seg-128.py'
+AFDCD = 'configs/afdcd/afdcd_r18-w32-r18-w16-d8_1xb8-200_shapes-seg-128.py'
 SCALEKD = 'configs/scalekd/scalekd_vit-p8-r18-w16_1xb32-6e_shapes-cls.py'
 
 
@@ -65,7 +65,7 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=3))
 
 @pytest.mark.slow
 def test_scalekd_shapes_config_trains_and_exports(tiny_shapes, tmp_path):
-    teacher_cfg = Config.fromfile(osp.join(REPO, 'configs/scalekd/vit-p8-d128_1xb32-30e_shapes-cls.py'))
+    teacher_cfg = Config.fromfile(osp.join(REPO, 'configs/scalekd/vit-p8-d128_1xb32-20e_shapes-cls.py'))
     ckpt = save_model(str(tmp_path / 'teacher.pth'), copy.deepcopy(teacher_cfg.model), 'mmpretrain')
     body = shapes_overrides(tiny_shapes, 'cls') + f"""
 model = dict(teacher_ckpt={ckpt!r})

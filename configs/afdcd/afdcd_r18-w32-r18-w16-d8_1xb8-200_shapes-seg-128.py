@@ -3,7 +3,7 @@
 # lambda_fd = 2e-6 (Cityscapes) x 256, the ratio of c4 elements per image (2048 x 64 x 128 on a 512x1024 crop vs
 # 256 x 16 x 16 here), because L_fd is a sum over elements; the contrastive term is a mean and keeps its weight.
 # c4 is 16x16 at 128 px: pool 4 -> 4x4, one 4x4 patch, 16 groups of 16 channels.
-_base_ = ['./deeplabv3_r18-w16-d8_1xb8-300_shapes-seg-128.py']
+_base_ = ['./deeplabv3_r18-w16-d8_1xb8-200_shapes-seg-128.py']
 
 teacher_ckpt = 'work_dirs/deeplabv3_r18-w32-d8_1xb8-500_shapes-seg-128/iter_500.pth'
 model = dict(
