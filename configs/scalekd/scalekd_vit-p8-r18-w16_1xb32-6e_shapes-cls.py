@@ -6,12 +6,12 @@
 # Loss weights of the release: alpha = (0.08, 0.06), softmax scale 5, soft-CE KD at T = 1 with alpha 0.5.
 _base_ = ['./resnet18-w16-s34-ce0.5_1xb32-6e_shapes-cls.py']
 
-teacher_ckpt = 'work_dirs/vit-p8-d128_1xb32-20e_shapes-cls/epoch_20.pth'
+teacher_ckpt = 'work_dirs/vit-p8-d128_1xb32-10e_shapes-cls/epoch_10.pth'
 model = dict(
     _delete_=True,
     type='ScaleKDDistiller',
     student={{_base_.model}},
-    teacher='{{fileDirname}}/vit-p8-d128_1xb32-20e_shapes-cls.py',
+    teacher='{{fileDirname}}/vit-p8-d128_1xb32-10e_shapes-cls.py',
     teacher_ckpt=teacher_ckpt,
     teacher_stage=dict(type='vit', split=4),
     teacher_logits='head.layers.head',

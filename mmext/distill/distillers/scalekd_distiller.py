@@ -26,7 +26,8 @@ class ScaleKDDistiller(BaseDistiller):
     teacher is trained), and is compared with the teacher's real last-stage feature (``distill.loss_s3_<view>``).
     The student's stage-4 map goes through a CAP whose queries are those TPP outputs and is compared with the same
     teacher feature (``distill.loss_s4_<view>``). ``distill.loss_kd`` is the soft cross-entropy on the logits; the
-    student's CE weight ``1 - alpha`` is its head's ``loss_weight`` (0.5 in the release's configs).
+    student's own losses are multiplied by ``student_loss_weight`` (the release's ``1 - alpha`` = 0.5; or leave
+    it 1 and set the student head's ``loss_weight``).
 
     The teacher is kept in eval mode by the core, so a Swin teacher's stochastic depth is off while distilling
     (the release leaves it on: nothing there keeps its teacher in eval mode after ``model.train()``).
@@ -52,6 +53,7 @@ class ScaleKDDistiller(BaseDistiller):
         student_logits (str): The student's classifier layer. Defaults to ``'head.fc'``.
         teacher_logits (str): The teacher's classifier layer. Defaults to ``'head.fc'`` (``'head.layers.head'`` for
             mmpretrain's ViT head).
+        student_loss_weight (float): Factor on the student's own losses (``1 - alpha``). Defaults to 1.0.
         **kwargs: Other :class:`BaseDistiller` arguments.
     """
 
@@ -64,7 +66,8 @@ class ScaleKDDistiller(BaseDistiller):
                                            loss_weight=0.08),
                  frequency_loss: dict = dict(type='DCTHighPassMSELoss', loss_weight=0.06),
                  kd_loss: Optional[dict] = dict(type='SoftCrossEntropyKDLoss', tau=1.0, loss_weight=0.5),
-                 student_logits: str = 'head.fc', teacher_logits: str = 'head.fc', **kwargs) -> None:
+                 student_logits: str = 'head.fc', teacher_logits: str = 'head.fc', student_loss_weight: float = 1.0,
+                 **kwargs) -> None:
         if s3_projector is None or s4_projector is None:
             raise KeyError('ScaleKDDistiller: s3_projector and s4_projector are required (CrossAttentionProjector '
                            'arguments: student_channels, teacher_channels, student_hw, query_hw, num_heads)')
@@ -99,6 +102,13 @@ class ScaleKDDistiller(BaseDistiller):
                 dict(s4_projector, type='CrossAttentionProjector', self_query=False))
         self.view_losses = nn.ModuleDict(dict(spat=MODELS.build(spatial_loss), freq=MODELS.build(frequency_loss)))
         self.kd_loss = MODELS.build(kd_loss) if kd_loss is not None else None
+        self.student_loss_weight = student_loss_weight
+
+    def network_losses(self, inputs: torch.Tensor, data_samples: Optional[list]) -> Dict[str, torch.Tensor]:
+        losses = super().network_losses(inputs, data_samples)
+        if self.student_loss_weight != 1.0:
+            losses = {k: v * self.student_loss_weight if 'loss' in k else v for k, v in losses.items()}
+        return losses
 
     def _student_map(self, name: str) -> torch.Tensor:
         spec = self.student_specs[name]
