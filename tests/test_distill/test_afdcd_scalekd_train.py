@@ -65,7 +65,7 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=3))
 
 @pytest.mark.slow
 def test_scalekd_shapes_config_trains_and_exports(tiny_shapes, tmp_path):
-    teacher_cfg = Config.fromfile(osp.join(REPO, 'configs/scalekd/vit-p8-d128_1xb32-20e_shapes-cls.py'))
+    teacher_cfg = Config.fromfile(osp.join(REPO, 'configs/scalekd/vit-p8-d64_1xb32-10e_shapes-cls.py'))
     ckpt = save_model(str(tmp_path / 'teacher.pth'), copy.deepcopy(teacher_cfg.model), 'mmpretrain')
     body = shapes_overrides(tiny_shapes, 'cls') + f"""
 model = dict(teacher_ckpt={ckpt!r})
