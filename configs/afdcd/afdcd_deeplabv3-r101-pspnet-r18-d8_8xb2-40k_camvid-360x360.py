@@ -1,5 +1,6 @@
 # Af-DCD, DeepLabV3-R101 -> PSPNet-R18, CamVid: the paper reports 66.73 -> 69.48 mIoU.
-# The student and recipe of pspnet_r18-d8_8xb2-40k_camvid-360x360.py; the release's CamVid script: lambda_kd 1, lambda_fd 8e-6,
+# The student and recipe of pspnet_r18-d8_8xb2-40k_camvid-360x360.py; the release's CamVid script: lambda_kd 1,
+# lambda_fd 8e-6,
 # lambda_ctr 0.01; its CamVid path of the contrastive loss crops the 45x45 c4 maps to 44x44 instead of pooling.
 # Train the teacher first (deeplabv3_r101-d8_8xb2-40k_camvid-360x360.py; the release's CamVid teacher: 69.84 mIoU).
 _base_ = ['./pspnet_r18-d8_8xb2-40k_camvid-360x360.py']

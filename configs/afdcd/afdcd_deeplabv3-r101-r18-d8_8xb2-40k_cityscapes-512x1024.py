@@ -1,5 +1,6 @@
 # Af-DCD, DeepLabV3-R101 -> DeepLabV3-R18, Cityscapes: the paper reports 74.21 -> 77.03 mIoU (teacher 78.07).
-# The student and recipe of deeplabv3_r18-d8_8xb2-40k_cityscapes-512x1024.py; lambda_kd 1, lambda_fd 2e-06, lambda_ctr 0.005
+# The student and recipe of deeplabv3_r18-d8_8xb2-40k_cityscapes-512x1024.py; lambda_kd 1, lambda_fd 2e-06, lambda_ctr
+# 0.005
 # (the release's script for this setting); 75 % random mask, 3x3-ReLU-3x3 projector, tau 0.07, 4x4 patches after a
 # 4x max-pool, 16 channel groups; the loss module's gradient norm clipped at 15.
 # The Cityscapes R18 script passes --rand_mask False --enhance_projector True, which train_ocmgd.py's argparse does

@@ -1,4 +1,5 @@
-# DeepLabV3-MobileNetV2 on Cityscapes (no auxiliary head, as the release's MobileNet students) alone with Af-DCD's training recipe (the baseline of the distillation config of the same student):
+# DeepLabV3-MobileNetV2 on Cityscapes (no auxiliary head, as the release's MobileNet students) alone with Af-DCD's
+# training recipe (the baseline of the distillation config of the same student):
 # batch 16 (8 GPUs x 2), SGD lr 0.02, momentum 0.9, wd 1e-4, poly lr (power 0.9, to 0), 40k iterations,
 # 512x1024 crops, SyncBN, ImageNet-pretrained backbone (the release's train_scripts/ and train_ocmgd.py defaults).
 _base_ = ['mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb2-80k_cityscapes-512x1024.py']

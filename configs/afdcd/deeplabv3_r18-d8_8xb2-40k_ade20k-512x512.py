@@ -1,4 +1,5 @@
-# DeepLabV3-R18 on ADE20K alone with Af-DCD's training recipe (the baseline of the distillation config of the same student):
+# DeepLabV3-R18 on ADE20K alone with Af-DCD's training recipe (the baseline of the distillation config of the same
+# student):
 # batch 16 (8 GPUs x 2), SGD lr 0.02, momentum 0.9, wd 1e-4, poly lr (power 0.9, to 0), 40k iterations,
 # 512x512 crops, SyncBN, ImageNet-pretrained backbone (the release's train_scripts/ and train_ocmgd.py defaults).
 _base_ = ['mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-80k_ade20k-512x512.py']

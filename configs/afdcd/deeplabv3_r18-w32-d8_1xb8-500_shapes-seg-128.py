@@ -1,6 +1,7 @@
 # Af-DCD's Shapes teacher: DeepLabV3 (ASPP) on a dilated ResNetV1c-18 at half width (base 32, c4 = 256 channels,
 # output stride 8), trained from scratch on Shapes semantic masks at 128x128 (the quick-start FCN recipe: AdamW
-# 1e-3, poly) for 500 iterations (CPU-sized). Train it first; the students of this folder distil from its last checkpoint.
+# 1e-3, poly) for 500 iterations (CPU-sized). Train it first; the students of this folder distil from its last
+# checkpoint.
 _base_ = ['../quickstart/fcn_r18-d8_1xb8-2k_shapes-seg.py']
 
 crop_size = (128, 128)

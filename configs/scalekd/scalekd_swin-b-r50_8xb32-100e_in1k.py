@@ -1,6 +1,7 @@
 # ScaleKD: Swin-B (ImageNet-22k pre-trained) teacher -> ResNet-50 student on ImageNet-1k.
 # Traditional strategy: the student's own mmpretrain recipe (resnet/resnet50_8xb32_in1k.py).
-# Teacher stages at 224 px: stage 3 512 @ 14x14, stage 4 1024 @ 7x7 (Swin-L: the release's query_hw 14x14 / 7x7 and 16 / 24
+# Teacher stages at 224 px: stage 3 512 @ 14x14, stage 4 1024 @ 7x7 (Swin-L: the release's query_hw 14x14 / 7x7 and 16
+# / 24
 # heads). Student stage 3: 1024 @ 14x14, stage 4: 2048 @ 7x7; each CAP maps student_hw onto the teacher's query_hw.
 # alpha = (0.08, 0.06), softmax scale 5, soft-CE KD at T = 1 with alpha 0.5 and the student CE x 0.5.
 _base_ = ['mmpretrain::resnet/resnet50_8xb32_in1k.py']

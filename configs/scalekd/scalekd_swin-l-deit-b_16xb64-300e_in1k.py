@@ -1,6 +1,9 @@
-# ScaleKD: Swin-L (ImageNet-22k pre-trained, 86.3 top-1) teacher -> DeiT-B (ViT-B/16) student on ImageNet-1k; ViT-B/16: 81.80 -> 85.53 in the paper.
-# Advanced strategy of the release for ViT students: the student's DeiT-B recipe (deit/deit-base_16xb64_in1k.py, 300 epochs).
-# Teacher stages at 224 px: stage 3 768 @ 14x14, stage 4 1536 @ 7x7 (Swin-L: the release's query_hw 14x14 / 7x7 and 16 / 24
+# ScaleKD: Swin-L (ImageNet-22k pre-trained, 86.3 top-1) teacher -> DeiT-B (ViT-B/16) student on ImageNet-1k;
+# ViT-B/16: 81.80 -> 85.53 in the paper.
+# Advanced strategy of the release for ViT students: the student's DeiT-B recipe (deit/deit-base_16xb64_in1k.py, 300
+# epochs).
+# Teacher stages at 224 px: stage 3 768 @ 14x14, stage 4 1536 @ 7x7 (Swin-L: the release's query_hw 14x14 / 7x7 and 16
+# / 24
 # heads). Student stage 3: 768 @ 14x14, stage 4: 768 @ 14x14; each CAP maps student_hw onto the teacher's query_hw.
 # alpha = (0.08, 0.06), softmax scale 5, soft-CE KD at T = 1 with alpha 0.5 and the student CE x 0.5.
 _base_ = ['mmpretrain::deit/deit-base_16xb64_in1k.py']

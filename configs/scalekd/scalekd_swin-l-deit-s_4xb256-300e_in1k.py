@@ -1,6 +1,8 @@
-# ScaleKD: Swin-L (ImageNet-22k pre-trained, 86.3 top-1) teacher -> DeiT-S (ViT-S/16) student on ImageNet-1k; ViT-S/16: 79.90 -> 83.93 in the paper.
+# ScaleKD: Swin-L (ImageNet-22k pre-trained, 86.3 top-1) teacher -> DeiT-S (ViT-S/16) student on ImageNet-1k;
+# ViT-S/16: 79.90 -> 83.93 in the paper.
 # Traditional strategy: the student's own mmpretrain recipe (deit/deit-small_4xb256_in1k.py).
-# Teacher stages at 224 px: stage 3 768 @ 14x14, stage 4 1536 @ 7x7 (Swin-L: the release's query_hw 14x14 / 7x7 and 16 / 24
+# Teacher stages at 224 px: stage 3 768 @ 14x14, stage 4 1536 @ 7x7 (Swin-L: the release's query_hw 14x14 / 7x7 and 16
+# / 24
 # heads). Student stage 3: 384 @ 14x14, stage 4: 384 @ 14x14; each CAP maps student_hw onto the teacher's query_hw.
 # alpha = (0.08, 0.06), softmax scale 5, soft-CE KD at T = 1 with alpha 0.5 and the student CE x 0.5.
 _base_ = ['mmpretrain::deit/deit-small_4xb256_in1k.py']

@@ -1,6 +1,8 @@
-# ScaleKD: Swin-L (ImageNet-22k pre-trained, 86.3 top-1) teacher -> Mixer-B/16 student on ImageNet-1k; Mixer-B/16: 76.44 -> 81.96 in the paper.
+# ScaleKD: Swin-L (ImageNet-22k pre-trained, 86.3 top-1) teacher -> Mixer-B/16 student on ImageNet-1k; Mixer-B/16:
+# 76.44 -> 81.96 in the paper.
 # Traditional strategy: the student's own mmpretrain recipe (mlp_mixer/mlp-mixer-base-p16_64xb64_in1k.py).
-# Teacher stages at 224 px: stage 3 768 @ 14x14, stage 4 1536 @ 7x7 (Swin-L: the release's query_hw 14x14 / 7x7 and 16 / 24
+# Teacher stages at 224 px: stage 3 768 @ 14x14, stage 4 1536 @ 7x7 (Swin-L: the release's query_hw 14x14 / 7x7 and 16
+# / 24
 # heads). Student stage 3: 768 @ 14x14, stage 4: 768 @ 14x14; each CAP maps student_hw onto the teacher's query_hw.
 # alpha = (0.08, 0.06), softmax scale 5, soft-CE KD at T = 1 with alpha 0.5 and the student CE x 0.5.
 _base_ = ['mmpretrain::mlp_mixer/mlp-mixer-base-p16_64xb64_in1k.py']

@@ -1,8 +1,10 @@
-# ScaleKD with a ViT-B/16 (mmpretrain VisionTransformer) teacher -> ResNet-50 (traditional strategy: the student's own mmpretrain recipe).
+# ScaleKD with a ViT-B/16 (mmpretrain VisionTransformer) teacher -> ResNet-50 (traditional strategy: the student's own
+# mmpretrain recipe).
 # ScaleKD issue #2 (how to cut a 12-block ViT into the stages a CNN student has), answered in the config: split=9
 # makes blocks 10-12 the teacher's "last stage" that TPP runs; the ViT keeps a 14x14 token grid at 224 px, so the
 # ResNet's stage 3 (1024 @ 14x14) and stage 4 (2048 @ 7x7) are both mapped onto 14x14 queries by their CAPs
-# (student_hw vs query_hw), instead of the release's hard-coded 224-px Swin shapes. Set teacher_ckpt to a ViT-B/16 ImageNet checkpoint in mmpretrain layout.
+# (student_hw vs query_hw), instead of the release's hard-coded 224-px Swin shapes. Set teacher_ckpt to a ViT-B/16
+# ImageNet checkpoint in mmpretrain layout.
 _base_ = ['mmpretrain::resnet/resnet50_8xb32_in1k.py']
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
