@@ -5,6 +5,7 @@ only inside :meth:`RecorderGroup.recording` (validation keeps no tensors alive),
 distillation step, and detects a recorded tensor that a later in-place op overwrote (``_version`` check) instead
 of returning clobbered values silently.
 """
+import weakref
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional
 
@@ -93,12 +94,24 @@ class RecorderGroup:
     """
 
     def __init__(self, model: nn.Module, sources: Dict[str, object], detach: bool = False) -> None:
+        # a weak reference: a deep copy of the distiller (mmengine's EMA hook) must not copy the (teacher) model
+        self._model = weakref.ref(model)
+        self.detach = detach
         self.recorders: Dict[str, FeatureRecorder] = {}
         for name, spec in sources.items():
-            spec = dict(source=spec) if isinstance(spec, str) else dict(spec)
-            if 'source' not in spec:
-                raise KeyError(f'recorder {name!r}: needs `source` (a dotted module path), got {spec}')
-            self.recorders[name] = FeatureRecorder(model, detach=detach, **spec)
+            self.add(name, spec)
+
+    def add(self, name: str, spec: object) -> None:
+        """Add a recorder ``name`` from ``dict(source=..., index=..., clone=...)`` or a dotted path."""
+        if name in self.recorders:
+            raise KeyError(f'recorder {name!r} exists already')
+        spec = dict(source=spec) if isinstance(spec, str) else dict(spec)
+        if 'source' not in spec:
+            raise KeyError(f'recorder {name!r}: needs `source` (a dotted module path), got {spec}')
+        model = self._model()
+        if model is None:
+            raise RuntimeError(f'recorder {name!r}: the model of this RecorderGroup no longer exists')
+        self.recorders[name] = FeatureRecorder(model, detach=self.detach, **spec)
 
     def __getitem__(self, name: str) -> torch.Tensor:
         if name not in self.recorders:

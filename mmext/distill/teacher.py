@@ -22,9 +22,10 @@ __all__ = ['FrozenTeacher', 'build_model_from_cfg', 'build_frozen_teacher']
 def build_model_from_cfg(cfg: Union[str, dict, ConfigDict, nn.Module], arg_name: str = 'model') -> nn.Module:
     """Build a model from a config dict, a config file path, or return a given module unchanged.
 
-    A path is read with :meth:`Config.fromfile` (``mmdet::``/``mmseg::``/``mmpretrain::`` bases work); its
-    ``model`` is built inside its own ``default_scope`` and its top-level ``data_preprocessor`` is merged into the
-    model as mmengine's Runner does.
+    A path is read with :meth:`Config.fromfile` (``mmdet::``/``mmseg::``/``mmpretrain::`` bases work), or, when it
+    is a package config such as ``'mmseg::deeplabv3/deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024.py'``, with
+    :func:`mmengine.hub.get_config`; its ``model`` is built inside its own ``default_scope`` and its top-level
+    ``data_preprocessor`` is merged into the model as mmengine's Runner does.
 
     Args:
         cfg: A model config dict, the path of a full config file, or an ``nn.Module``.
@@ -34,9 +35,16 @@ def build_model_from_cfg(cfg: Union[str, dict, ConfigDict, nn.Module], arg_name:
         return cfg
     scope = None
     if isinstance(cfg, str):
-        if not osp.isfile(cfg):
+        if '::' in cfg and not osp.isfile(cfg):
+            from mmengine.hub import get_config
+            try:
+                full = get_config(cfg)
+            except Exception as exc:
+                raise FileNotFoundError(f'{arg_name}: package config {cfg!r} could not be read ({exc})') from exc
+        elif not osp.isfile(cfg):
             raise FileNotFoundError(f'{arg_name}: config file {cfg!r} does not exist')
-        full = Config.fromfile(cfg)
+        else:
+            full = Config.fromfile(cfg)
         if 'model' not in full:
             raise KeyError(f'{arg_name}: config file {cfg!r} has no `model`')
         model_cfg = copy.deepcopy(full.model)

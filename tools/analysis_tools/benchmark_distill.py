@@ -12,6 +12,12 @@ peak, on the CPU the growth of the process's peak RSS over the resident size aft
   ``tensor`` forward + ResNet-18 train step.
 * ``dks``: DKS ResNet-18 with three auxiliary branches; baseline = ResNet-18 train step.
 * ``dcm``: DCM ResNet-18 | ResNet-18; baseline = two ResNet-18 train steps.
+* ``afdcd``: Af-DCD with the models of ``configs/afdcd/afdcd_r18-w32-r18-w16-d8_1xb8-200_shapes-seg-128.py``
+  (DeepLabV3-R18-w32 -> DeepLabV3-R18-w16, 8-class masks at ``--size``); baseline = teacher ``tensor`` forward +
+  student train step.
+* ``scalekd``: ScaleKD with the models of ``configs/scalekd/scalekd_vit-p8-r18-w16_1xb32-6e_shapes-cls.py`` (ViT
+  p8-d64 -> ResNet-18-w16, 5 classes, 64 px: the config's token grids fix the size); baseline = teacher ``tensor``
+  forward + student train step.
 
 Example::
 
@@ -47,7 +53,27 @@ AUX = [
 ]
 
 
+SHAPES_CONFIGS = dict(afdcd='configs/afdcd/afdcd_r18-w32-r18-w16-d8_1xb8-200_shapes-seg-128.py',
+                     scalekd='configs/scalekd/scalekd_vit-p8-r18-w16_1xb32-6e_shapes-cls.py')
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _shapes_cfg(method: str) -> dict:
+    from mmengine.config import Config
+    cfg = Config.fromfile(os.path.join(REPO, SHAPES_CONFIGS[method]))
+    model = cfg.model.to_dict()
+    model.update(teacher_ckpt=None, allow_random_teacher=True)
+    if isinstance(model['teacher'], str):
+        teacher = Config.fromfile(model['teacher'])
+        model['teacher'] = dict(teacher.model.to_dict(), data_preprocessor=teacher.get('data_preprocessor'))
+        if model['teacher']['data_preprocessor'] is None:
+            model['teacher'].pop('data_preprocessor')
+    return model
+
+
 def _distiller_cfg(method: str) -> dict:
+    if method in SHAPES_CONFIGS:
+        return _shapes_cfg(method)
     if method == 'norm':
         return dict(type='NORMDistiller', student=R18, teacher=R34, allow_random_teacher=True, in_channels=512,
                     teacher_channels=512, num_segments=8)
@@ -59,14 +85,14 @@ def _distiller_cfg(method: str) -> dict:
         return dict(type='DKSDistiller', student=R18, aux_heads=AUX)
     if method == 'dcm':
         return dict(type='DCMDistiller', student=R18, peer=R18, student_aux_heads=AUX, peer_aux_heads=AUX)
-    raise ValueError(f'--methods: unknown method {method!r}; expected norm, kd, dks or dcm')
+    raise ValueError(f'--methods: unknown method {method!r}; expected norm, kd, dks, dcm, afdcd or scalekd')
 
 
 def build_case(method: str, variant: str, device: str):
     """Return ``step()`` running one train step of the variant (``distill`` or ``baseline``)."""
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import MODELS, init_default_scope
-    init_default_scope('mmpretrain')
+    init_default_scope('mmseg' if method == 'afdcd' else 'mmpretrain')
     optim_cfg = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
     distiller = MODELS.build(_distiller_cfg(method)).to(device)
     if variant == 'distill':
@@ -87,7 +113,7 @@ def build_case(method: str, variant: str, device: str):
         if teacher is not None:
             with torch.no_grad():
                 inputs = distiller.data_preprocessor(batch, False)['inputs']
-                teacher.extract_feat(inputs) if method == 'norm' else teacher(inputs, mode='tensor')
+                teacher.extract_feat(inputs) if method == 'norm' else teacher(inputs, None, mode='tensor')
         for n, o in zip(nets, optims):
             n.train_step(batch, o)
 
@@ -104,9 +130,21 @@ def _child(args) -> None:
     from mmext.utils import measure
     from mmpretrain.structures import DataSample
     torch.manual_seed(0)
-    batch = dict(inputs=[torch.randint(0, 256, (3, args.size, args.size), dtype=torch.uint8)
+    size = 64 if args.method == 'scalekd' else args.size
+    batch = dict(inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
                          for _ in range(args.batch_size)],
-                 data_samples=[DataSample().set_gt_label(i % 1000) for i in range(args.batch_size)])
+                 data_samples=[DataSample().set_gt_label(i % 5 if args.method == 'scalekd' else i % 1000)
+                               for i in range(args.batch_size)])
+    if args.method == 'afdcd':
+        from mmengine.structures import PixelData
+        from mmseg.structures import SegDataSample
+        samples = []
+        for _ in range(args.batch_size):
+            sample = SegDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                                 pad_shape=(size, size)))
+            sample.gt_sem_seg = PixelData(data=torch.randint(0, 8, (1, size, size)))
+            samples.append(sample)
+        batch['data_samples'] = samples
     step = build_case(args.method, args.variant, args.device)
     base_rss = _rss_mib()
     stats = measure(lambda: step(batch), args.warmup, args.iters, args.device)

@@ -12,7 +12,9 @@ Design (``shared/docs/references/distill.md`` §8.3-8.4 lists the mmrazor flaws 
 * loss keys are ``student.*`` (the student's own losses), ``aux.*`` (auxiliary supervision) and ``distill.*``
   (terms against a teacher or peer, multiplied by ``distill_loss_scale`` which a schedule hook sets and which
   is a buffer, so resuming restores it);
-* ``export_state_dict()`` gives the student's own un-prefixed state dict, loadable by the student's config.
+* ``export_state_dict()`` gives the student's own un-prefixed state dict, loadable by the student's config;
+* ``module_grad_clip`` clips the gradient norm of named distiller modules only (Af-DCD clips its loss module's
+  parameters, not the student's), between backward and the optimizer step.
 """
 from typing import Dict, List, Optional, Union
 
@@ -49,6 +51,9 @@ class BaseDistiller(BaseModel):
         allow_random_teacher (bool): Accept ``teacher_ckpt=None`` (tests only). Defaults to False.
         data_preprocessor (dict | nn.Module, optional): Defaults to the student's own data preprocessor; a dict
             without ``type`` takes the type of the student's.
+        module_grad_clip (dict, optional): ``dict(modules=[...], max_norm=..., norm_type=2)``: clip the gradient
+            norm of these submodules (names of the distiller's children, e.g. ``'projector'``) before each
+            optimizer step, on top of any ``optim_wrapper.clip_grad``. Defaults to None.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -63,6 +68,7 @@ class BaseDistiller(BaseModel):
                  build_teacher: bool = True,
                  allow_random_teacher: bool = False,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 module_grad_clip: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         student_model = build_model_from_cfg(student, 'student')
         if data_preprocessor is None:
@@ -88,6 +94,7 @@ class BaseDistiller(BaseModel):
             teacher_forward = ('extract_feat' if all(s.split('.')[0] in ('backbone', 'neck') for s in sources)
                                else 'tensor')
         self.teacher_forward = teacher_forward
+        self.module_grad_clip = self._check_grad_clip(module_grad_clip)
         self._register_load_state_dict_pre_hook(self._accept_plain_student_checkpoint)
 
     # ------------------------------------------------------------------ teacher handling
@@ -169,6 +176,47 @@ class BaseDistiller(BaseModel):
     def set_distill_loss_scale(self, value: float) -> None:
         """Called by :class:`~mmext.engine.DistillLossWeightHook`; the value is saved in checkpoints."""
         self.distill_loss_scale.fill_(float(value))
+
+    # ------------------------------------------------------------------ gradient clipping of distill modules
+    @staticmethod
+    def _check_grad_clip(cfg: Optional[dict]) -> Optional[dict]:
+        if cfg is None:
+            return None
+        cfg = dict(cfg)
+        unknown = set(cfg) - {'modules', 'max_norm', 'norm_type'}
+        if unknown or not cfg.get('modules') or cfg.get('max_norm') is None:
+            raise KeyError(f'module_grad_clip: expected dict(modules=[names], max_norm=float, norm_type=2), got '
+                           f'{cfg}')
+        if isinstance(cfg['modules'], str):
+            cfg['modules'] = [cfg['modules']]
+        cfg.setdefault('norm_type', 2)
+        return cfg
+
+    def _grad_clip_parameters(self) -> List[nn.Parameter]:
+        children = dict(self.named_children())
+        params = []
+        for name in self.module_grad_clip['modules']:
+            if name not in children or name == 'student':
+                raise KeyError(f'module_grad_clip.modules: {name!r} is not a distill module of '
+                               f'{type(self).__name__}; have {sorted(k for k in children if k != "student")}')
+            params += [p for p in children[name].parameters() if p.requires_grad]
+        return params
+
+    def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
+        """mmengine's train step; with ``module_grad_clip`` the clipping runs as a pre-hook of the optimizer's
+        ``step`` (registered once), so it sees unscaled gradients under AMP and respects gradient accumulation."""
+        if self.module_grad_clip is not None:
+            optimizer = optim_wrapper.optimizer
+            if getattr(optimizer, '_mmext_module_grad_clip', None) is not self:
+                params = self._grad_clip_parameters()
+                cfg = self.module_grad_clip
+
+                def clip(opt, args, kwargs):
+                    torch.nn.utils.clip_grad_norm_(params, cfg['max_norm'], cfg['norm_type'])
+
+                optimizer.register_step_pre_hook(clip)
+                optimizer._mmext_module_grad_clip = self
+        return super().train_step(data, optim_wrapper)
 
     # ------------------------------------------------------------------ checkpoints and export
     def _accept_plain_student_checkpoint(self, state_dict, prefix, *args, **kwargs) -> None:

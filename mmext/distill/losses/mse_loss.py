@@ -17,12 +17,17 @@ class DistillMSELoss(nn.Module):
     Args:
         loss_weight (float): Weight. Defaults to 1.0.
         normalize (bool): L2-normalise both features over the channel axis (dim 1) first. Defaults to False.
+        reduction (str): ``'mean'`` over every element (default) or ``'batch_sum'``: the sum over every element
+            divided by the batch size, the form of MGD / Af-DCD's ``L_fd`` and ScaleKD's spatial view.
     """
 
-    def __init__(self, loss_weight: float = 1.0, normalize: bool = False) -> None:
+    def __init__(self, loss_weight: float = 1.0, normalize: bool = False, reduction: str = 'mean') -> None:
         super().__init__()
+        if reduction not in ('mean', 'batch_sum'):
+            raise ValueError(f"DistillMSELoss: reduction must be 'mean' or 'batch_sum', got {reduction!r}")
         self.loss_weight = loss_weight
         self.normalize = normalize
+        self.reduction = reduction
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         if student.shape != teacher.shape:
@@ -32,4 +37,6 @@ class DistillMSELoss(nn.Module):
             s, t = student.float(), teacher.detach().float()
             if self.normalize:
                 s, t = F.normalize(s, dim=1), F.normalize(t, dim=1)
+            if self.reduction == 'batch_sum':
+                return self.loss_weight * F.mse_loss(s, t, reduction='sum') / s.shape[0]
             return self.loss_weight * F.mse_loss(s, t)
