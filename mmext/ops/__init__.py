@@ -5,9 +5,12 @@ from .dynamic_conv import (AttentionBatchNorm1d, AttentionBatchNorm2d,
 from .dynamic_deform_conv import DynamicDeformConv2d
 from .kernel_warehouse import KWAttention, KWConv2d, KWLayerBase, KWLinear
 from .odconv import ODConv2d, ODConvAttention
+from .sparse import (SGCSubMConv3d, SparseTensor, SpConv3d, SpConvTranspose3d, SpInverseConv3d, SpMaxPool3d,
+                     SpSubMConv3d)
 from .warehouse_manager import WarehouseManager
 
 __all__ = [
     'AttentionBatchNorm1d', 'AttentionBatchNorm2d', 'build_attention_norm', 'dynamic_conv2d', 'DynamicDeformConv2d',
-    'KWAttention', 'KWConv2d', 'KWLayerBase', 'KWLinear', 'ODConv2d', 'ODConvAttention', 'WarehouseManager'
+    'KWAttention', 'KWConv2d', 'KWLayerBase', 'KWLinear', 'ODConv2d', 'ODConvAttention', 'WarehouseManager',
+    'SGCSubMConv3d', 'SparseTensor', 'SpConv3d', 'SpConvTranspose3d', 'SpInverseConv3d', 'SpMaxPool3d', 'SpSubMConv3d'
 ]
