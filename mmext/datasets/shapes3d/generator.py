@@ -152,26 +152,34 @@ def render_depth(vol: np.ndarray, cam: Dict[str, np.ndarray], image_hw=(48, 64),
     return depth.reshape(h, w), K
 
 
-def projective_tsdf(shape, depth: np.ndarray, K: np.ndarray, cam: Dict[str, np.ndarray], trunc: float = 3.0
-                    ) -> np.ndarray:
-    """Projective TSDF of a depth map on the voxel grid: ``clip((D(u, v) - z) / trunc, -1, 1)`` at each voxel
-    centre seen at depth ``z`` in pixel ``(u, v)``; ``-1`` outside the view or with no depth (unobserved)."""
-    X, Y, Z = shape
+def projective_tsdf(shape, depth: np.ndarray, K: np.ndarray, cam_pose: np.ndarray, trunc: float = 3.0,
+                    vox_origin=(0.0, 0.0, 0.0), vox_unit: float = 1.0) -> np.ndarray:
+    """Projective TSDF of a depth map on a voxel grid.
+
+    Each voxel centre ``vox_origin + (index + 0.5) * vox_unit`` is moved into the camera (``cam_pose``: 4x4
+    camera-to-world, OpenCV axes: x right, y down, z forward), projected with ``K`` to pixel ``(u, v)`` at depth
+    ``z``; ``tsdf = clip((D(u, v) - z) / (trunc * vox_unit), -1, 1)``. ``-1`` marks unobserved voxels (outside the
+    view, or more than ``trunc`` behind the surface); a pixel without depth counts as free space along its ray.
+    """
+    X, Y, Z = (int(s) for s in shape)
     g = np.stack(np.meshgrid(np.arange(X), np.arange(Y), np.arange(Z), indexing='ij'), -1).reshape(-1, 3) + 0.5
-    pc = (g - cam['position']) @ cam['rotation'].T  # camera coordinates (x right, y up, z forward)
+    world = np.asarray(vox_origin, np.float64) + g * vox_unit
+    R, t = cam_pose[:3, :3].astype(np.float64), cam_pose[:3, 3].astype(np.float64)
+    pc = (world - t) @ R  # world -> camera: R^T (p - t)
     z = pc[:, 2]
     tsdf = -np.ones(len(g))
-    front = z > 1e-3
+    front = z > 1e-6
     u = np.round(K[0, 0] * pc[front, 0] / z[front] + K[0, 2]).astype(int)
-    v = np.round(-K[1, 1] * pc[front, 1] / z[front] + K[1, 2]).astype(int)
+    v = np.round(K[1, 1] * pc[front, 1] / z[front] + K[1, 2]).astype(int)
     h, w = depth.shape
     ok = (u >= 0) & (u < w) & (v >= 0) & (v < h)
     rows = np.flatnonzero(front)[ok]
     d = depth[v[ok], u[ok]]
-    sdf = np.where(d > 0, d - z[rows], trunc)  # no hit: free space along the ray
-    tsdf[rows] = np.clip(sdf / trunc, -1, 1)
-    tsdf[rows[(d > 0) & (sdf < -trunc)]] = -1  # far behind the surface: occluded
-    return tsdf.reshape(shape).astype(np.float32)
+    tr = trunc * vox_unit
+    sdf = np.where(d > 0, d - z[rows], tr)
+    tsdf[rows] = np.clip(sdf / tr, -1, 1)
+    tsdf[rows[(d > 0) & (sdf < -tr)]] = -1  # far behind the surface: occluded
+    return tsdf.reshape(X, Y, Z).astype(np.float32)
 
 
 def flip_tsdf(tsdf: np.ndarray) -> np.ndarray:
@@ -183,7 +191,7 @@ def flip_tsdf(tsdf: np.ndarray) -> np.ndarray:
 def generate_scene(seed: int, shape=(64, 32, 64), max_objects: int = 6, image_hw=(48, 64), trunc: float = 3.0
                    ) -> Dict[str, np.ndarray]:
     """One scene, fully determined by ``seed``: ``label`` (uint8 ``[X, Y, Z]``), ``tsdf`` (float32, projective,
-    in [-1, 1]), ``depth`` (z-depth image, voxel units), ``K``, ``cam_pose`` (4x4 camera-to-world)."""
+    in [-1, 1]), ``depth`` (z-depth image, voxel units), ``K``, ``cam_pose`` (4x4 camera-to-world, OpenCV axes)."""
     rng = np.random.default_rng(seed)
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3 or min(shape) < 16:
@@ -191,9 +199,10 @@ def generate_scene(seed: int, shape=(64, 32, 64), max_objects: int = 6, image_hw
     label = _room(rng, shape, max_objects)
     cam = _camera(rng, shape)
     depth, K = render_depth(label, cam, image_hw)
-    tsdf = projective_tsdf(shape, depth, K, cam, trunc)
-    pose = np.eye(4)
-    pose[:3, :3] = cam['rotation'].T
+    pose = np.eye(4)  # camera-to-world with OpenCV axes (x right, y down, z forward)
+    right, up, fwd = cam['rotation']
+    pose[:3, :3] = np.stack([right, -up, fwd], axis=1)
     pose[:3, 3] = cam['position']
+    tsdf = projective_tsdf(shape, depth, K, pose, trunc)
     return dict(label=label, tsdf=tsdf, depth=depth.astype(np.float32), K=K.astype(np.float32),
                 cam_pose=pose.astype(np.float32))
