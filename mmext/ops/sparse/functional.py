@@ -56,7 +56,7 @@ def gather_gemm_scatter(features: torch.Tensor, weight: torch.Tensor, pairs: Seq
     for k, (i_rows, o_rows) in enumerate(pairs):
         if i_rows.numel() == 0:
             continue
-        out = out.index_add(0, o_rows, features.index_select(0, i_rows) @ weight[k])
+        out.index_add_(0, o_rows, features.index_select(0, i_rows) @ weight[k])
     return out
 
 
