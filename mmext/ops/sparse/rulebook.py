@@ -4,8 +4,9 @@ A rulebook lists, for each kernel offset ``k`` (row-major over ``(kz, ky, kx)``,
 ``indice_pairs``), the pairs ``(input row, output row)`` it connects. Offsets follow mmcv's CUDA kernels
 (``spconv/geometry.h`` in mmcv 2.1): a regular or submanifold conv reads input ``o * s - p + k * d`` for output
 ``o`` (cross-correlation, like ``nn.Conv3d``; submanifold uses ``p = k // 2``, ``s = 1``), a transposed conv
-writes output ``i * s - p + k * d`` from input ``i`` (like ``nn.ConvTranspose3d``). Site lookup is a sort +
-``searchsorted`` over int64 keys, so the cost grows with the number of active sites, not with the grid volume.
+writes output ``i * s - p + k * d`` from input ``i`` (like ``nn.ConvTranspose3d``). Site lookup uses int64 keys: a dense
+index table on grids up to ``DENSE_TABLE_MAX_SITES`` (as mmcv's ``gridOut``), sort + ``searchsorted`` beyond; the
+multiply-adds grow with the number of active sites, not with the grid volume.
 """
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
@@ -68,13 +69,30 @@ def kernel_offsets(kernel: Sequence[int], device=None) -> torch.Tensor:
     return torch.stack([g.reshape(-1) for g in grid], dim=1)
 
 
-def _lookup(sorted_keys: torch.Tensor, order: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
-    """Row of each ``query`` key in the original (unsorted) key list, ``-1`` when absent."""
-    if sorted_keys.numel() == 0:
-        return torch.full_like(query, -1)
-    pos = torch.searchsorted(sorted_keys, query).clamp_(max=sorted_keys.numel() - 1)
-    found = sorted_keys[pos] == query
-    return torch.where(found, order[pos], torch.full_like(pos, -1))
+#: grids up to this many sites (batch x volume) use a dense int32 index table for lookups, as mmcv's CUDA kernels
+#: do (``gridOut``); larger ones use sorted keys + ``searchsorted`` (memory O(active sites))
+DENSE_TABLE_MAX_SITES = 1 << 25
+
+
+class _KeyIndex:
+    """Row of each key among a set of unique keys (``-1`` when absent)."""
+
+    def __init__(self, keys: torch.Tensor, total: int) -> None:
+        self.table = None
+        if total <= DENSE_TABLE_MAX_SITES:
+            self.table = torch.full((total, ), -1, dtype=torch.int64, device=keys.device)
+            self.table[keys] = torch.arange(keys.numel(), device=keys.device)
+        else:
+            self.sorted_keys, self.order = torch.sort(keys)
+
+    def __call__(self, query: torch.Tensor) -> torch.Tensor:
+        if self.table is not None:  # out-of-grid queries are masked by the caller; keep them in range here
+            return self.table[query.clamp(0, self.table.numel() - 1)]
+        if self.sorted_keys.numel() == 0:
+            return torch.full_like(query, -1)
+        pos = torch.searchsorted(self.sorted_keys, query).clamp_(max=self.sorted_keys.numel() - 1)
+        found = self.sorted_keys[pos] == query
+        return torch.where(found, self.order[pos], torch.full_like(pos, -1))
 
 
 def build_rulebook(indices: torch.Tensor, spatial_shape: Sequence[int], kernel, stride=1, padding=0, dilation=1,
@@ -106,12 +124,13 @@ def build_rulebook(indices: torch.Tensor, spatial_shape: Sequence[int], kernel, 
     if subm:
         out_shape = in_shape
         keys = coords_to_keys(idx, in_shape)
-        sorted_keys, order = torch.sort(keys)
+        batch = int(idx[:, 0].max()) + 1 if idx.shape[0] else 1
+        lookup = _KeyIndex(keys, batch * in_shape[0] * in_shape[1] * in_shape[2])
         # output o (= an input site) reads input o - p + k * d
         nb = xyz[None] - pad + offs[:, None] * dil  # [K, N, 3]
         inside = ((nb >= 0) & (nb < torch.tensor(in_shape, device=device))).all(-1)
         nb_idx = torch.cat([idx[:, :1].expand(k_count, -1, 1), nb], -1).reshape(-1, 4)
-        rows = _lookup(sorted_keys, order, coords_to_keys(nb_idx.clamp(min=0), in_shape)).view(k_count, -1)
+        rows = lookup(coords_to_keys(nb_idx.clamp(min=0), in_shape)).view(k_count, -1)
         rows = torch.where(inside, rows, torch.full_like(rows, -1))
         out_rows = torch.arange(idx.shape[0], device=device)
         pairs = []
