@@ -10,7 +10,8 @@ if 'mmdet' in available_scopes():
     __all__ += ['ShapesDetDataset', 'ShapesPanopticDataset']
 if 'mmseg' in available_scopes():
     from .shapes_seg_dataset import ShapesSegDataset  # noqa: F401
-    __all__ += ['ShapesSegDataset']
+    from .ssc_dataset import Shapes3DSSCDataset, SSCDataset  # noqa: F401
+    __all__ += ['ShapesSegDataset', 'Shapes3DSSCDataset', 'SSCDataset']
 if 'mmpretrain' in available_scopes():
     from .shapes_cls_dataset import ShapesClsDataset  # noqa: F401
     __all__ += ['ShapesClsDataset']

@@ -7,3 +7,7 @@ __all__: list = []
 if 'mmdet' in available_scopes():
     from .pft import PFTHead  # noqa: F401
     __all__ += ['PFTHead']
+
+# semantic scene completion (ESSCNet / SGC) on mmext's sparse-conv backend
+from .ssc import ESSCNet, SSCDataPreprocessor, SSCMetric, SSCSelectedCELoss  # noqa: E402,F401
+__all__ += ['ESSCNet', 'SSCDataPreprocessor', 'SSCMetric', 'SSCSelectedCELoss']
