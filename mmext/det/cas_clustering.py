@@ -10,7 +10,8 @@ its instance and clustering pixels on them. Only the abstract is known; the choi
   Two pixels belong to the same instance when their predicted boxes agree (IoU) and, if centres are used, their
   predicted centres are close relative to the box size.
 * **Cluster centres (seeds).** Thing pixels ranked by ``quality * p(thing)`` (``quality`` = the predicted IoU of
-  the pixel's own box with its instance's box) go through box NMS; the survivors are the cluster centres.
+  the pixel's own box with its instance's box) go through greedy NMS on the same affinity as the assignment (box
+  IoU, times the centre term when centres are predicted); the survivors are the cluster centres.
 * **Assignment.** Every thing pixel joins the centre of highest affinity (one ``N x K`` matrix; no loop over
   pixels); ``refine_iters`` k-means-like steps replace each centre by the quality-weighted mean attribute of its
   members. A pixel whose best affinity is below ``assign_thr`` joins no instance.
@@ -21,7 +22,7 @@ its instance and clustering pixels on them. Only the abstract is known; the choi
   :func:`fill_holes` gives every such unclaimed pixel to the enclosing instance, smallest instances first, so the
   final label map has no holes by this definition; :func:`instance_topology_stats` measures it.
 
-The cost per image is one top-k, one NMS over at most ``nms_pre`` boxes, ``1 + refine_iters`` ``N x K`` affinity
+The cost per image is one top-k, one NMS over at most ``nms_pre`` candidates (an ``nms_pre x nms_pre`` affinity), ``1 + refine_iters`` ``N x K`` affinity
 matrices at the head's stride (``N`` = thing pixels) and one connected-component labelling per instance on its box
 crop at the output resolution (``tools/analysis_tools/benchmark_casnet_postprocess.py`` measures it).
 """
@@ -29,7 +30,6 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmcv.ops import batched_nms
 from scipy import ndimage
 from torch import Tensor
 
@@ -73,6 +73,28 @@ def attribute_affinity(boxes: Tensor, centre_boxes: Tensor, centres: Optional[Te
     return aff
 
 
+def _affinity_nms(boxes: Tensor, centres: Optional[Tensor], thr: float, centre_sigma: float,
+                  max_rounds: int = 100) -> Tensor:
+    """Greedy NMS on the attribute affinity, computed as Cluster-NMS (Zheng et al., arXiv 2005.03572).
+
+    Candidates are sorted by score. Fast-NMS rounds (a candidate survives when no *kept* higher-scored candidate
+    has affinity >= ``thr`` with it) are repeated until the kept set no longer changes, which gives exactly the
+    result of sequential greedy NMS with matrix operations only.
+
+    Returns:
+        Tensor: (M,) bool, the kept candidates.
+    """
+    aff = attribute_affinity(boxes, boxes, centres, centres, centre_sigma).t()  # [i, j]: j judged from centre i
+    aff = torch.triu(aff, diagonal=1)
+    keep = torch.ones(boxes.shape[0], dtype=torch.bool, device=boxes.device)
+    for _ in range(max_rounds):
+        new_keep = (aff * keep[:, None].float()).max(dim=0).values < thr
+        if torch.equal(new_keep, keep):
+            break
+        keep = new_keep
+    return keep
+
+
 def cluster_pixels(boxes: Tensor,
                    seed_scores: Tensor,
                    centres: Optional[Tensor] = None,
@@ -94,7 +116,7 @@ def cluster_pixels(boxes: Tensor,
             ``seed_scores``.
         seed_thr (float): Pixels scoring below this never become centres. Defaults to 0.1.
         nms_pre (int): Top-scoring pixels kept before NMS. Defaults to 1000.
-        seed_iou_thr (float): NMS IoU threshold between centre boxes. Defaults to 0.5.
+        seed_iou_thr (float): NMS threshold on the affinity between two seeds. Defaults to 0.5.
         max_instances (int): Most centres kept. Defaults to 100.
         assign_thr (float): Least affinity for a pixel to join a centre. Defaults to 0.3.
         refine_iters (int): Centre updates (quality-weighted member means) before the final assignment.
@@ -121,9 +143,11 @@ def cluster_pixels(boxes: Tensor,
     cand, cand_boxes = cand[valid], cand_boxes[valid]
     if cand.numel() == 0:
         return empty
-    _, keep = batched_nms(cand_boxes, seed_scores[cand].float(), torch.zeros_like(cand),
-                          dict(type='nms', iou_threshold=seed_iou_thr))
-    seeds = cand[keep[:max_instances]]
+    order = seed_scores[cand].argsort(descending=True)
+    cand = cand[order]
+    keep = _affinity_nms(boxes[cand].float(), None if centres is None else centres[cand].float(), seed_iou_thr,
+                         centre_sigma)
+    seeds = cand[keep][:max_instances]
     c_boxes = boxes[seeds].float()
     c_centres = centres[seeds].float() if centres is not None else None
     w = (seed_scores if weights is None else weights).float().clamp(min=1e-6)

@@ -20,7 +20,7 @@ __all__ = ['CASNet']
 
 _DEFAULT_TEST_CFG = dict(
     outputs=('instance', ), seed_thr=0.1, nms_pre=1000, seed_iou_thr=0.5, max_per_img=100, assign_thr=0.3,
-    refine_iters=1, centre_sigma=0.25, min_cells=2, fill_holes=True, mask_from_semantic=True, stuff_area_limit=0)
+    refine_iters=1, centre_sigma=0.25, min_cells=2, thing_thr=0.5, fill_holes=True, mask_from_semantic=True, stuff_area_limit=0)
 _OUTPUTS = ('instance', 'panoptic')
 
 
@@ -51,8 +51,10 @@ class CASNet(BaseDetector):
         test_cfg (dict, optional): Post-process settings, defaults in ``_DEFAULT_TEST_CFG``: ``outputs``
             (``'instance'`` -> ``pred_instances``, ``'panoptic'`` -> ``pred_panoptic_seg``), the
             :func:`cluster_pixels` arguments (``max_per_img`` = ``max_instances``), ``min_cells`` (smallest
-            cluster kept, in head cells), ``fill_holes``, ``mask_from_semantic`` (keep instance pixels only where
-            the full-resolution semantic argmax is a thing) and ``stuff_area_limit`` (smaller stuff segments
+            cluster kept, in head cells), ``thing_thr`` (a pixel is a thing when the semantic probabilities of the
+            thing classes sum to at least this, at the head's stride for the clustering and at full resolution for
+            the masks), ``fill_holes``, ``mask_from_semantic`` (keep instance pixels only where the full-resolution
+            semantic branch says thing) and ``stuff_area_limit`` (smaller stuff segments
             become void, pixels).
         data_preprocessor (dict, optional): Usually ``DetDataPreprocessor`` with ``pad_mask`` and ``pad_seg``.
         init_cfg (dict, optional): Init config.
@@ -141,10 +143,11 @@ class CASNet(BaseDetector):
             labels_map, inst_labels, inst_scores = self._cluster_one(
                 probs[i], quality[i], dec['boxes'][i], dec['centres'][i] if 'centres' in dec else None,
                 meta.get('img_shape', batch_shape))
-            sem_full = self._resize_logits(seg_preds[i:i + 1], batch_shape, meta, rescale).argmax(dim=0)
+            full = self._resize_logits(seg_preds[i:i + 1], batch_shape, meta, rescale).softmax(dim=0)
+            thing_full = full[:self.num_things].sum(0) >= self.test_cfg['thing_thr']
             inst_map = self._resize_labels(labels_map, batch_shape, meta, rescale)
             if self.test_cfg['mask_from_semantic']:
-                inst_map = torch.where(sem_full < self.num_things, inst_map, torch.zeros_like(inst_map))
+                inst_map = torch.where(thing_full, inst_map, torch.zeros_like(inst_map))
             if self.test_cfg['fill_holes']:
                 inst_map = torch.from_numpy(fill_holes(inst_map.cpu().numpy())).to(inst_map.device)
             masks = label_map_to_masks(inst_map, len(inst_labels))
@@ -157,7 +160,8 @@ class CASNet(BaseDetector):
                 res.bboxes = masks_to_boxes(res.masks)
                 sample.pred_instances = res
             if 'panoptic' in self.test_cfg['outputs']:
-                sample.pred_panoptic_seg = self._panoptic(sem_full, inst_map, inst_labels, keep)
+                stuff_full = full[self.num_things:].argmax(dim=0) + self.num_things
+                sample.pred_panoptic_seg = self._panoptic(thing_full, stuff_full, inst_map, inst_labels, keep)
         return batch_data_samples
 
     def _cluster_one(self, probs: Tensor, quality: Tensor, boxes: Tensor, centres: Optional[Tensor],
@@ -167,9 +171,10 @@ class CASNet(BaseDetector):
         _, h, w = probs.shape
         cx, cy = self.attribute_head.cell_centres(h, w, probs.device)
         inside = (cx < img_shape[1]) & (cy < img_shape[0])  # cells on the padding never join an instance
-        fg = (probs.argmax(dim=0) < self.num_things) & inside
+        p_thing_map = probs[:self.num_things].sum(0)
+        fg = (p_thing_map >= cfg['thing_thr']) & inside
         idx = torch.nonzero(fg.reshape(-1), as_tuple=False).squeeze(1)
-        p_thing = probs[:self.num_things].sum(0).reshape(-1)[idx]
+        p_thing = p_thing_map.reshape(-1)[idx]
         q = quality.reshape(-1)[idx]
         res = cluster_pixels(
             boxes.reshape(-1, 4)[idx], q * p_thing, None if centres is None else centres.reshape(-1, 2)[idx],
@@ -214,11 +219,12 @@ class CASNet(BaseDetector):
             x = F.interpolate(x, size=tuple(meta['ori_shape']), mode='nearest')
         return x[0, 0].long()
 
-    def _panoptic(self, sem_full: Tensor, inst_map: Tensor, inst_labels: Tensor, keep: Tensor) -> PixelData:
+    def _panoptic(self, thing_full: Tensor, stuff_full: Tensor, inst_map: Tensor, inst_labels: Tensor,
+                  keep: Tensor) -> PixelData:
         """mmdet's panoptic encoding: stuff = class id, thing = class + id * INSTANCE_OFFSET, void = num_classes."""
         num_classes = self.num_things + self.num_stuff
-        pan = sem_full.clone().long()
-        pan[pan < self.num_things] = num_classes  # thing pixels that no instance took
+        pan = stuff_full.clone().long()
+        pan[thing_full] = num_classes  # thing pixels that no instance took
         new_ids = torch.cumsum(keep.long(), 0)  # consecutive instance ids over the kept instances
         lab = torch.cat([inst_labels.new_zeros(1), inst_labels])
         ids = torch.cat([new_ids.new_zeros(1), new_ids])
