@@ -19,11 +19,15 @@ def test_configs_parse_and_build(path):
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'mmdet' and cfg.custom_imports.imports == ['mmext']
     init_default_scope('mmdet')
-    if 'shapes' in path:
-        MODELS.build(cfg.model)
-    else:  # ResNet-50 models: check the fields that define them
-        assert cfg.model.type == 'CASNet' and cfg.model.backbone.depth == 50
-        assert cfg.model.mode in ('joint', 'separated')
+    model = MODELS.build(cfg.model)  # built without loading pretrained weights (no init_weights)
+    if 'casnet' in path.split('/')[-1]:
+        assert type(model).__name__ == 'CASNet'
+        assert model.mode == ('separated' if 'separated' in path else 'joint')
+        assert model.backbone.depth == (18 if 'shapes' in path else 50)
+    if 'cityscapes-panoptic' in path:
+        ds = cfg.train_dataloader.dataset
+        assert ds.type == 'RepeatDataset' and ds.dataset.type == 'CocoPanopticDataset'
+        assert len(ds.dataset.metainfo['classes']) == 19 and model.num_things == 8 and model.num_stuff == 11
 
 
 def _overrides(data_root: str, panoptic: bool) -> str:
