@@ -56,7 +56,7 @@ def gt_stats(ann_file: str) -> Dict[str, float]:
     return merge_topology_stats(stats)
 
 
-def evaluate(config: str, checkpoint: str, score_thr: float) -> Dict:
+def evaluate(config: str, checkpoint: str, score_thrs: List[float]) -> Dict:
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
@@ -68,7 +68,7 @@ def evaluate(config: str, checkpoint: str, score_thr: float) -> Dict:
     evaluator.dataset_meta = loader.dataset.metainfo
     wall = cpu = 0.0
     images = 0
-    topo: List[Dict] = []
+    topo: Dict[float, List[Dict]] = {t: [] for t in score_thrs}
     for batch in loader:
         w0, c0 = time.perf_counter(), time.process_time()
         with torch.no_grad():
@@ -76,20 +76,21 @@ def evaluate(config: str, checkpoint: str, score_thr: float) -> Dict:
         wall += time.perf_counter() - w0
         cpu += time.process_time() - c0
         images += len(outputs)
-        topo += [instance_topology_stats(predicted_masks(s, score_thr)) for s in outputs]
+        for t in score_thrs:
+            topo[t] += [instance_topology_stats(predicted_masks(s, t)) for s in outputs]
         evaluator.process(data_samples=outputs, data_batch=batch)
     metrics = evaluator.evaluate(len(loader.dataset))
     return dict(config=config, checkpoint=checkpoint, images=images,
                 metrics={k: round(float(v), 4) for k, v in metrics.items() if np.isscalar(v)},
-                topology=merge_topology_stats(topo), images_per_s_wall=images / wall, images_per_s_cpu=images / cpu,
+                topology={f'score>={t}': merge_topology_stats(v) for t, v in topo.items()}, images_per_s_wall=images / wall, images_per_s_cpu=images / cpu,
                 params=sum(p.numel() for p in model.parameters()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('pairs', nargs='+', help='CONFIG CHECKPOINT [CONFIG CHECKPOINT ...]')
-    parser.add_argument('--score-thr', type=float, default=0.5,
-                        help='least score of a pred_instances mask counted in the overlap / hole statistics')
+    parser.add_argument('--score-thr', type=float, nargs='+', default=[0.05, 0.3, 0.5],
+                        help='least scores of a pred_instances mask counted in the overlap / hole statistics')
     parser.add_argument('--gt-ann', default='data/shapes/annotations/instances_val.json')
     parser.add_argument('--out', help='write the JSON here too')
     args = parser.parse_args()
@@ -101,7 +102,7 @@ def main() -> None:
     for r in results:
         r['speed_ratio_wall'] = round(r['images_per_s_wall'] / base['images_per_s_wall'], 3)
         r['speed_ratio_cpu'] = round(r['images_per_s_cpu'] / base['images_per_s_cpu'], 3)
-    out = dict(score_thr=args.score_thr, torch_threads=torch.get_num_threads(), ground_truth=gt_stats(args.gt_ann),
+    out = dict(score_thrs=args.score_thr, torch_threads=torch.get_num_threads(), ground_truth=gt_stats(args.gt_ann),
                models=results)
     text = json.dumps(out, indent=2)
     print(text)
