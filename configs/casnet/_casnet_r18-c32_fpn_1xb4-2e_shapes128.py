@@ -1,7 +1,7 @@
 # CASNet on Shapes (model + schedule, no dataset): ResNet-18 at half width (c32) + FPN (64 channels, stride 4-32),
-# trained from scratch on the CPU: the 256 px Shapes images resized to 128 px, 2 epochs (200 iterations at batch 4),
-# a schedule sized to a 2-core machine shared by 8 sessions (about 5 s per iteration measured there). Joint mode; the task configs of this folder add the dataset. The backbone, FPN and
-# schedule match the Mask R-CNN and PanopticFPN baselines of this folder.
+# trained from scratch on the CPU: the 256 px Shapes images resized to 128 px, 2 epochs (200 iterations at
+# batch 4), a schedule sized to a 2-core machine shared by 8 sessions. Joint mode; the task configs of this folder
+# add the dataset. The backbone, FPN and schedule match the Mask R-CNN and PanopticFPN baselines of this folder.
 _base_ = ['mmdet::_base_/default_runtime.py']
 default_scope = 'mmdet'
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)

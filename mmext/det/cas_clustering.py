@@ -22,7 +22,8 @@ its instance and clustering pixels on them. Only the abstract is known; the choi
   :func:`fill_holes` gives every such unclaimed pixel to the enclosing instance, smallest instances first, so the
   final label map has no holes by this definition; :func:`instance_topology_stats` measures it.
 
-The cost per image is one top-k, one NMS over at most ``nms_pre`` candidates (an ``nms_pre x nms_pre`` affinity), ``1 + refine_iters`` ``N x K`` affinity
+The cost per image is one top-k, one NMS over at most ``nms_pre`` candidates (an ``nms_pre x nms_pre``
+affinity), ``1 + refine_iters`` ``N x K`` affinity
 matrices at the head's stride (``N`` = thing pixels) and one connected-component labelling per instance on its box
 crop at the output resolution (``tools/analysis_tools/benchmark_casnet_postprocess.py`` measures it).
 """

@@ -20,7 +20,8 @@ __all__ = ['CASNet']
 
 _DEFAULT_TEST_CFG = dict(
     outputs=('instance', ), seed_thr=0.1, nms_pre=1000, seed_iou_thr=0.5, max_per_img=100, assign_thr=0.3,
-    refine_iters=1, centre_sigma=0.25, min_cells=2, thing_thr=0.5, fill_holes=True, mask_from_semantic=True, stuff_area_limit=0)
+    refine_iters=1, centre_sigma=0.25, min_cells=2, thing_thr=0.5, fill_holes=True, mask_from_semantic=True,
+    stuff_area_limit=0)
 _OUTPUTS = ('instance', 'panoptic')
 
 

@@ -82,7 +82,8 @@ def evaluate(config: str, checkpoint: str, score_thrs: List[float]) -> Dict:
     metrics = evaluator.evaluate(len(loader.dataset))
     return dict(config=config, checkpoint=checkpoint, images=images,
                 metrics={k: round(float(v), 4) for k, v in metrics.items() if np.isscalar(v)},
-                topology={f'score>={t}': merge_topology_stats(v) for t, v in topo.items()}, images_per_s_wall=images / wall, images_per_s_cpu=images / cpu,
+                topology={f'score>={t}': merge_topology_stats(v) for t, v in topo.items()},
+                images_per_s_wall=images / wall, images_per_s_cpu=images / cpu,
                 params=sum(p.numel() for p in model.parameters()))
 
 
