@@ -1,4 +1,7 @@
 """mmdet-only components (necks, dense heads, RoI heads, detectors ...)."""
+from .cas_attribute_head import CASAttributeHead
+from .cas_semantic_head import CASSemanticHead
+from .casnet import CASNet
 from .hypernet import (HyperFeatureNeck, HyperNet, HyperNetBBoxHead, HyperNetRPNHead, ProposalRecallMetric,
                        RoIPoolExtractor, TwoStageProposalDetector)
 from .ron_anchor_generator import RONAnchorGenerator
@@ -7,8 +10,8 @@ from .ron_head import RONHead
 from .ron_neck import RONNeck
 from .ssd_head_compat import SSDHeadCompat
 
-__all__ = ['RONAnchorGenerator', 'RONAssigner', 'RONHead', 'RONNeck', 'SSDHeadCompat']
-__all__ += [
-    'HyperFeatureNeck', 'HyperNet', 'HyperNetBBoxHead', 'HyperNetRPNHead', 'ProposalRecallMetric', 'RoIPoolExtractor',
-    'TwoStageProposalDetector'
+__all__ = [
+    'CASAttributeHead', 'CASNet', 'CASSemanticHead', 'HyperFeatureNeck', 'HyperNet', 'HyperNetBBoxHead',
+    'HyperNetRPNHead', 'ProposalRecallMetric', 'RoIPoolExtractor', 'TwoStageProposalDetector', 'RONAnchorGenerator',
+    'RONAssigner', 'RONHead', 'RONNeck', 'SSDHeadCompat'
 ]

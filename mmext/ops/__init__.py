@@ -12,6 +12,7 @@ from .warehouse_manager import WarehouseManager
 
 __all__ = [
     'AttentionBatchNorm1d', 'AttentionBatchNorm2d', 'build_attention_norm', 'dynamic_conv2d', 'DynamicDeformConv2d',
-from .psconv import PSConv2d, PSGConv2d, psconv_dilation_map, psconv_mask,
-    'SGCSubMConv3d', 'SparseTensor', 'SpConv3d', 'SpConvTranspose3d', 'SpInverseConv3d', 'SpMaxPool3d', 'SpSubMConv3d'
+    'KWAttention', 'KWConv2d', 'KWLayerBase', 'KWLinear', 'ODConv2d', 'ODConvAttention', 'PSConv2d', 'PSGConv2d',
+    'psconv_dilation_map', 'psconv_mask', 'WarehouseManager', 'SGCSubMConv3d', 'SparseTensor', 'SpConv3d',
+    'SpConvTranspose3d', 'SpInverseConv3d', 'SpMaxPool3d', 'SpSubMConv3d'
 ]

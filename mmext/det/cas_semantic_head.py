@@ -1,0 +1,74 @@
+"""CASNet's semantic branch: PanopticFPN's multi-level fusion with a logit for every thing and stuff class."""
+from typing import Dict, Sequence
+
+import torch.nn as nn
+from mmdet.models.seg_heads import PanopticFPNHead
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from torch import Tensor
+
+from ..registry import register
+from .cas_targets import semantic_targets
+
+__all__ = ['CASSemanticHead']
+
+
+@register('MODELS', scopes=['mmdet'])
+class CASSemanticHead(PanopticFPNHead):
+    """Semantic branch of CASNet: mmdet's :class:`PanopticFPNHead` fusion with one logit per class.
+
+    CASNet ("CASNet: Common Attribute Support Network for image instance and panoptic segmentation", arXiv
+    2008.00810) takes the class of each instance from a semantic branch. PanopticFPN's head merges all thing
+    classes into one channel; this head keeps the same multi-level fusion (``ConvUpsample`` per FPN level summed at
+    stride ``2**(start_level+2)``) but predicts ``num_things_classes + num_stuff_classes`` logits, things first.
+    For instance segmentation alone use ``num_stuff_classes=1`` (one "background" class).
+
+    Args:
+        num_things_classes (int): Thing classes. Defaults to 80.
+        num_stuff_classes (int): Stuff classes (1 = background only). Defaults to 53.
+        in_channels (int): FPN channels. Defaults to 256.
+        inner_channels (int): Fused feature channels. Defaults to 128.
+        start_level (int): First FPN level used. Defaults to 0 (stride 4).
+        end_level (int): One past the last FPN level used. Defaults to 4.
+        conv_cfg (dict, optional): Conv config.
+        norm_cfg (dict): Norm config. Defaults to GN(32).
+        loss_seg (dict): Per-pixel loss; targets use 255 for void. Defaults to cross-entropy with ignore 255.
+        init_cfg (dict, optional): Init config.
+    """
+
+    def __init__(self,
+                 num_things_classes: int = 80,
+                 num_stuff_classes: int = 53,
+                 in_channels: int = 256,
+                 inner_channels: int = 128,
+                 start_level: int = 0,
+                 end_level: int = 4,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = dict(type='GN', num_groups=32, requires_grad=True),
+                 loss_seg: ConfigType = dict(type='CrossEntropyLoss', ignore_index=255, loss_weight=1.0),
+                 init_cfg: OptMultiConfig = None) -> None:
+        if num_things_classes < 1 or num_stuff_classes < 1:
+            raise ValueError(f'CASSemanticHead: num_things_classes and num_stuff_classes must be >= 1, got '
+                             f'{num_things_classes} and {num_stuff_classes}')
+        super().__init__(num_things_classes=num_things_classes, num_stuff_classes=num_stuff_classes,
+                         in_channels=in_channels, inner_channels=inner_channels, start_level=start_level,
+                         end_level=end_level, conv_cfg=conv_cfg, norm_cfg=norm_cfg, loss_seg=loss_seg,
+                         init_cfg=init_cfg)
+        self.num_classes = num_things_classes + num_stuff_classes
+        self.conv_logits = nn.Conv2d(inner_channels, self.num_classes, 1)
+        self.stride = 2**(start_level + 2)
+        self.ignore_index = getattr(self.loss_seg, 'ignore_index', 255)
+
+    def loss_by_feat(self, seg_preds: Tensor, targets: Tensor) -> Dict[str, Tensor]:
+        """Cross-entropy of (B, C, h, w) logits against (B, h, w) labels from :func:`semantic_targets`."""
+        if seg_preds.shape[-2:] != targets.shape[-2:]:
+            raise ValueError(f'seg_preds {tuple(seg_preds.shape[-2:])} and targets {tuple(targets.shape[-2:])} '
+                             'differ in size')
+        logits = seg_preds.permute(0, 2, 3, 1).reshape(-1, self.num_classes)
+        return dict(loss_seg=self.loss_seg(logits, targets.reshape(-1)))
+
+    def loss(self, x: Sequence[Tensor], batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        seg_preds = self(x)['seg_preds']
+        targets = semantic_targets(batch_data_samples, self.num_things_classes, self.num_stuff_classes, self.stride,
+                                   tuple(seg_preds.shape[-2:]), self.ignore_index)
+        return self.loss_by_feat(seg_preds, targets)
