@@ -23,6 +23,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optiona
     if scope not in _KNOWN_SCOPES:
         raise ValueError(f'{path}: default_scope must be one of {_KNOWN_SCOPES} so that the model\'s types resolve '
                          f'in the right registry; got {scope!r}. Add e.g. default_scope = "mmdet" to the config.')
+    from mmext.utils.checkpoint import apply_checkpoint_safety_cfg
+    apply_checkpoint_safety_cfg(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:

@@ -1,24 +1,43 @@
-"""Safe checkpoint loading for mmengine 0.10.x on torch >= 2.6.
+"""The one allow-list checkpoint loader, and the explicit way to trust a file that needs more.
 
-mmengine 0.10.7 calls ``torch.load`` without ``weights_only``. Since torch 2.6 that means ``weights_only=True``
-with no allow-list, so resuming a run fails: mmengine's checkpoints hold its ``HistoryBuffer`` and numpy arrays
-(see ``shared/docs/environment.md``). The usual workaround, ``weights_only=False``, unpickles arbitrary objects:
-a crafted checkpoint then runs code. mmext instead keeps ``weights_only=True`` and allows exactly the types that
-mmengine itself stores, nothing else.
+Every checkpoint that mmext, mmengine, mmdet, mmseg, mmpretrain or torch.hub load in a process that imported mmext
+ends in :func:`safe_load`: ``torch.load(weights_only=True)`` with an explicit allow-list of the types mmengine
+stores (numpy arrays, scalars and dtypes, :class:`~mmengine.logging.HistoryBuffer`), whatever
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says. :mod:`mmext.utils.checkpoint_paths` lists the code paths that are
+routed here and how. README section "Checkpoints are loaded safely" is the user-facing description.
 
-:func:`install_safe_checkpoint_loading` swaps mmengine's loaders for local paths and http(s) URLs (used by
-``load_from``, ``--resume``, ``init_cfg=dict(type='Pretrained')`` and ``tools/test.py``) for :func:`safe_load`.
-It runs on ``import mmext``.
+The way out for a file the user trusts (never a global "unsafe" switch):
+
+- ``MMEXT_TRUSTED_CHECKPOINTS``: paths (separated by ``os.pathsep``) of files that may hold any object; each is
+  compared by its real path and loaded with full unpickling, with a warning naming it;
+- ``MMEXT_CHECKPOINT_ALLOWED_GLOBALS``: comma-separated ``module.QualName`` globals added to the allow-list;
+- the same from a config: ``checkpoint_safety = dict(trusted_files=[...], allowed_globals=[...])``
+  (``tools/train.py`` / ``tools/test.py`` apply it), or :func:`trust_checkpoints` from Python.
 """
 import functools
+import importlib
+import logging
 import os
 import os.path as osp
 import pickle
-from typing import Any, List, Optional
+import re
+import zipfile
+from typing import Any, Iterable, List, Optional, Sequence, Set
+from urllib.parse import urlparse
 
 import torch
 
-__all__ = ['CheckpointSafetyError', 'mmengine_safe_globals', 'safe_load', 'install_safe_checkpoint_loading']
+__all__ = [
+    'CheckpointSafetyError', 'mmengine_safe_globals', 'safe_load', 'safe_load_url', 'trust_checkpoints',
+    'load_release_checkpoint', 'apply_checkpoint_safety_cfg',
+    'TRUSTED_ENV', 'ALLOWED_GLOBALS_ENV', 'install_safe_checkpoint_loading'
+]
+
+TRUSTED_ENV = 'MMEXT_TRUSTED_CHECKPOINTS'
+ALLOWED_GLOBALS_ENV = 'MMEXT_CHECKPOINT_ALLOWED_GLOBALS'
+_logger = logging.getLogger('mmext')
+_TRUSTED: Set[str] = set()
+_EXTRA_GLOBALS: List[str] = []
 
 
 class CheckpointSafetyError(pickle.UnpicklingError):
@@ -37,10 +56,9 @@ def mmengine_safe_globals() -> List[Any]:
     allowed: List[Any] = [np.ndarray, np.dtype]
     try:  # numpy >= 2
         from numpy._core.multiarray import _reconstruct, scalar
-        allowed += [_reconstruct, scalar]
     except ImportError:  # pragma: no cover - numpy 1.x
         from numpy.core.multiarray import _reconstruct, scalar
-        allowed += [_reconstruct, scalar]
+    allowed += [_reconstruct, scalar]
     # numpy < 2 pickles a dtype through numpy.dtype; numpy >= 2 through its concrete DType classes
     if hasattr(np, 'dtypes'):
         allowed += [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith('DType') and
@@ -62,80 +80,140 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
                                  f'HistoryBuffer statistics methods {sorted(HistoryBuffer._statistics_methods)} are')
 
 
-def safe_load(f: Any, map_location: Any = None) -> Any:
-    """``torch.load`` with ``weights_only=True`` and mmengine's allow-list.
+def trust_checkpoints(files: Iterable[str] = (), allowed_globals: Iterable[str] = ()) -> None:
+    """Trust these files (full unpickling) and/or allow these extra globals, for this process.
+
+    Args:
+        files: Checkpoint paths whose content the user vouches for.
+        allowed_globals: ``module.QualName`` of each extra type or function to allow in every checkpoint.
+    """
+    _TRUSTED.update(osp.realpath(osp.expanduser(f)) for f in files)
+    _EXTRA_GLOBALS.extend(g for g in allowed_globals if g not in _EXTRA_GLOBALS)
+
+
+def _trusted_files() -> Set[str]:
+    env = [p for p in os.environ.get(TRUSTED_ENV, '').split(os.pathsep) if p]
+    return _TRUSTED | {osp.realpath(osp.expanduser(p)) for p in env}
+
+
+def _resolve_global(name: str) -> Any:
+    module, _, qualname = name.rpartition('.')
+    while module:
+        try:
+            obj: Any = importlib.import_module(module)
+            for part in qualname.split('.'):
+                obj = getattr(obj, part)
+            return obj
+        except (ImportError, AttributeError):
+            module, _, head = module.rpartition('.')
+            qualname = f'{head}.{qualname}'
+    raise ValueError(f'{ALLOWED_GLOBALS_ENV} / checkpoint_safety.allowed_globals: cannot import {name!r}; '
+                     f'expected "module.QualName", e.g. "argparse.Namespace"')
+
+
+def _extra_globals() -> List[Any]:
+    names = _EXTRA_GLOBALS + [g.strip() for g in os.environ.get(ALLOWED_GLOBALS_ENV, '').split(',') if g.strip()]
+    return [_resolve_global(n) for n in names]
+
+
+def safe_load(f: Any, map_location: Any = None, extra_globals: Sequence[Any] = ()) -> Any:
+    """``torch.load`` with ``weights_only=True`` and mmengine's allow-list (plus ``extra_globals``).
 
     Args:
         f: A path or a file-like object.
         map_location: As in :func:`torch.load`.
+        extra_globals: More types to allow for this call (e.g. a converter's release layout).
 
     Raises:
         CheckpointSafetyError: The file needs a type outside the allow-list (for example a pickled callable); the
-            message names it. Nothing from the file was executed.
+            message names it and the options that trust it. Nothing from the file was executed.
     """
     name = f if isinstance(f, (str, os.PathLike)) else getattr(f, 'name', '<file object>')
+    if isinstance(name, (str, os.PathLike)) and osp.realpath(str(name)) in _trusted_files():
+        _logger.warning(f'mmext: loading {name} with full unpickling: it is listed as trusted ({TRUSTED_ENV} or '
+                        f'checkpoint_safety.trusted_files)')
+        return torch.load(f, map_location=map_location, weights_only=False)
     try:
-        with torch.serialization.safe_globals(mmengine_safe_globals()):
+        with torch.serialization.safe_globals(mmengine_safe_globals() + list(extra_globals) + _extra_globals()):
             return torch.load(f, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
+        refused = _refused_global(str(exc))
         raise CheckpointSafetyError(
             f'Refused to load checkpoint {name}: it contains a Python object outside the allow-list of types '
             f'mmengine stores, so loading it could execute code. Nothing was executed. The refused object: '
-            f'{_refused_global(str(exc))}. If the file comes from the original authors, convert it with '
-            f'tools/model_converters/ (they load weights only).') from exc
+            f'{refused}. If you trust this file, name it in the environment variable {TRUSTED_ENV} (or in the '
+            f'config key checkpoint_safety.trusted_files); to allow only that type, add its "module.QualName" to '
+            f'{ALLOWED_GLOBALS_ENV} (or checkpoint_safety.allowed_globals). A release of the original authors is '
+            f'read by its converter in tools/model_converters/. See the README section "Checkpoints are loaded '
+            f'safely".') from exc
 
 
 def _refused_global(message: str) -> str:
-    """The line of torch's long weights_only error that names what was refused."""
+    """What torch's long weights_only error names as refused, without its advice."""
+    m = re.search(r'GLOBAL \S+', message)
+    if m:
+        return m.group(0).rstrip('.,')
     for line in message.splitlines():
-        if any(k in line for k in ('GLOBAL', 'unrecognized function', 'not allowed', 'Unsupported')):
-            return line.strip().strip('.')
-    return message.splitlines()[0] if message else 'unknown'
+        if any(k in line for k in ('unrecognized function', 'not allowed', 'Unsupported')):
+            return line.strip().split('. ')[0]
+    return message.splitlines()[-1].strip() if message else 'unknown'
 
 
-def _load_from_local(filename: str, map_location: Any = None) -> Any:
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    return safe_load(filename, map_location=map_location)
+def load_release_checkpoint(path: str) -> Any:
+    """Load a checkpoint written by an original release's training script, for a converter.
+
+    Besides mmengine's allow-list this allows :class:`argparse.Namespace`, the ``args`` entry of ConvNeXt/timm-style
+    scripts (KernelWarehouse): unpickling a Namespace only creates one and sets its attribute dict, and every value
+    in it goes through the same restricted unpickler, so a callable hidden in an argument is still refused. The
+    PyTorch-ImageNet-example layout (``epoch``, ``arch``, ``state_dict``, ``best_acc1`` tensor, ``optimizer``) and
+    the ``scaler`` / ``optimizer`` / ``model_ema`` entries need nothing more. Converters keep only the tensors.
+    """
+    import argparse
+    return safe_load(path, map_location='cpu', extra_globals=[argparse.Namespace])
 
 
-def _load_from_http(filename: str, map_location: Any = None, model_dir: Optional[str] = None,
-                    progress: bool = True) -> Any:
-    from mmengine.dist import get_dist_info
-    from torch.hub import download_url_to_file, get_dir
+def apply_checkpoint_safety_cfg(cfg: Any) -> None:
+    """Apply a config's ``checkpoint_safety = dict(trusted_files=[...], allowed_globals=[...])``, if any."""
+    opts = cfg.get('checkpoint_safety') if hasattr(cfg, 'get') else None
+    if not opts:
+        return
+    unknown = set(opts) - {'trusted_files', 'allowed_globals'}
+    if unknown:
+        raise KeyError(f'checkpoint_safety: unknown keys {sorted(unknown)}; expected trusted_files and/or '
+                       f'allowed_globals')
+    for key in ('trusted_files', 'allowed_globals'):
+        if isinstance(opts.get(key, []), str):
+            raise TypeError(f'checkpoint_safety.{key} must be a list of strings, got the string {opts[key]!r}')
+    for name in opts.get('allowed_globals', []):
+        _resolve_global(name)  # a typo is an error now, not at the first load
+    trust_checkpoints(opts.get('trusted_files', []), opts.get('allowed_globals', []))
+
+
+def safe_load_url(url: str, model_dir: Optional[str] = None, map_location: Any = None, progress: bool = True,
+                  check_hash: bool = False, file_name: Optional[str] = None, weights_only: bool = True,
+                  **_ignored: Any) -> Any:
+    """:func:`torch.hub.load_state_dict_from_url` that ends in :func:`safe_load` (``weights_only`` is ignored).
+
+    Downloads into ``model_dir`` (default ``<torch hub dir>/checkpoints``) unless the file is already cached, then
+    loads the cached file (or the single file of a legacy zip) through the allow-list.
+    """
+    from torch.hub import HASH_REGEX, download_url_to_file, get_dir
     model_dir = model_dir or osp.join(get_dir(), 'checkpoints')
     os.makedirs(model_dir, exist_ok=True)
-    cached = osp.join(model_dir, osp.basename(filename.split('?')[0]))
-    rank, world_size = get_dist_info()
-    if rank == 0 and not osp.exists(cached):
-        download_url_to_file(filename, cached, progress=progress)
-    if world_size > 1:
-        torch.distributed.barrier()
-        if rank > 0 and not osp.exists(cached):
-            download_url_to_file(filename, cached, progress=progress)
+    cached = osp.join(model_dir, file_name or osp.basename(urlparse(url).path))
+    if not osp.exists(cached):
+        match = HASH_REGEX.search(osp.basename(cached)) if check_hash else None
+        download_url_to_file(url, cached, match.group(1) if match else None, progress=progress)
+    if zipfile.is_zipfile(cached):
+        with zipfile.ZipFile(cached) as zf:
+            members = zf.infolist()
+            if len(members) == 1 and not members[0].is_dir():  # the pre-1.6 format torch.hub still accepts
+                zf.extractall(model_dir)
+                cached = osp.join(model_dir, members[0].filename)
     return safe_load(cached, map_location=map_location)
 
 
-_INSTALLED = False
-
-
 def install_safe_checkpoint_loading() -> bool:
-    """Make mmengine load local and http(s) checkpoints through :func:`safe_load`. Idempotent.
-
-    Returns:
-        bool: True when installed; False on torch builds without ``torch.serialization.safe_globals`` (< 2.5),
-        where mmengine's loaders are left as they are.
-    """
-    global _INSTALLED
-    if _INSTALLED:
-        return True
-    if not hasattr(torch.serialization, 'safe_globals'):
-        return False
-    from mmengine.runner.checkpoint import CheckpointLoader
-    loaders: List[tuple] = [('', _load_from_local), (('http://', 'https://'), _load_from_http)]
-    for prefixes, loader in loaders:
-        # mmengine's own API for replacing a scheme's loader: force replaces mmengine's unsafe default
-        CheckpointLoader.register_scheme(prefixes, loader, force=True)
-    _INSTALLED = True
-    return True
+    """Route every known checkpoint path through :func:`safe_load` (see :mod:`mmext.utils.checkpoint_paths`)."""
+    from .checkpoint_paths import install
+    return install()

@@ -243,3 +243,61 @@ def test_kw_convnext_keys_map_and_bad_inputs():
         kw2mmext.convert({'model': {'conv1.weight': torch.zeros(1)}})
     with pytest.raises(ValueError, match='not an ODConv checkpoint'):
         odconv2mmext.convert({'state_dict': {'conv1.weight': torch.zeros(1)}})
+
+
+class _Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+        return os.system, (f'touch {self.marker}', )
+
+
+def _optimizer_state(state):
+    params = [torch.nn.Parameter(v.clone()) for v in list(state.values())[:3]]
+    opt = torch.optim.AdamW(params, lr=4e-3)
+    sum(p.sum() for p in params).backward()
+    opt.step()
+    return opt.state_dict()
+
+
+def test_kw_release_training_script_layout_converts(tmp_path):
+    """KernelWarehouse's ConvNeXt-style main.py saves model, optimizer, epoch, scaler state and argparse args."""
+    import argparse
+    released = _kw_resnet18_released(classes=10)
+    args = argparse.Namespace(model='kw1x_resnet18', lr=4e-3, epochs=300, drop_path=0.0, input_size=224,
+                              model_ema=False, output_dir='./out', layer_scale_init_value=1e-6, resume='')
+    scaler = {'scale': 65536.0, 'growth_factor': 2.0, 'backoff_factor': 0.5, 'growth_interval': 2000,
+              '_growth_tracker': 0}
+    ckpt = {'model': released, 'optimizer': _optimizer_state(released), 'epoch': 299, 'scaler': scaler,
+            'args': args, 'model_ema': released}
+    src, dst = str(tmp_path / 'checkpoint-best.pth'), str(tmp_path / 'kw_mmext.pth')
+    torch.save(ckpt, src)
+    kw2mmext.main([src, dst])
+    converted = torch.load(dst, weights_only=True)['state_dict']
+    model = _classifier(dict(type='KWResNet', depth=18, cell_num_ratio=1), 512, 10)
+    model.load_state_dict(converted, strict=True)
+    assert set(converted) == set(kw2mmext.convert({'model': released}))  # only weights, args/scaler dropped
+    # a callable hidden in an argument is still refused, and nothing runs
+    from mmext.utils import CheckpointSafetyError
+    marker = str(tmp_path / 'pwned')
+    ckpt['args'] = argparse.Namespace(model='x', hook=_Evil(marker))
+    torch.save(ckpt, src)
+    with pytest.raises(CheckpointSafetyError):
+        kw2mmext.main([src, dst])
+    assert not osp.exists(marker)
+
+
+def test_odconv_imagenet_example_layout_converts(tmp_path):
+    """ODConv's main.py (PyTorch ImageNet example): epoch, arch, state_dict (DataParallel), best_acc1 tensor,
+    optimizer."""
+    released = _od_resnet18_released(kn=1, classes=10)
+    wrapped = OrderedDict(('module.' + k, v) for k, v in released.items())
+    ckpt = {'epoch': 120, 'arch': 'od_resnet18', 'state_dict': wrapped, 'best_acc1': torch.tensor(72.3),
+            'optimizer': _optimizer_state(released)}
+    src, dst = str(tmp_path / 'model_best.pth.tar'), str(tmp_path / 'od_mmext.pth')
+    torch.save(ckpt, src)
+    odconv2mmext.main([src, dst])
+    converted = torch.load(dst, weights_only=True)['state_dict']
+    _classifier(dict(type='ODResNet', depth=18, kernel_num=1), 512, 10).load_state_dict(converted, strict=True)

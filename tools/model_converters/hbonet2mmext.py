@@ -17,7 +17,7 @@ from typing import Any, Dict, Mapping
 
 import torch
 
-from mmext.utils.checkpoint import safe_load
+from mmext.utils.checkpoint import load_release_checkpoint
 from mmext.utils.dynamic_conv_convert import to_mmpretrain_classifier, unwrap_checkpoint
 
 __all__ = ['convert', 'main']
@@ -38,7 +38,7 @@ def main(argv=None) -> None:
     parser.add_argument('src', help='released state dict (.pth)')
     parser.add_argument('dst', help='output path')
     args = parser.parse_args(argv)
-    state = convert(safe_load(args.src, map_location='cpu'))
+    state = convert(load_release_checkpoint(args.src))
     torch.save({'state_dict': state, 'meta': {'converted_from': args.src}}, args.dst)
     print(f'saved {len(state)} tensors to {args.dst}')
 

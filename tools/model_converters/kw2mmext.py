@@ -23,7 +23,7 @@ from typing import Any, Dict, Mapping, Optional
 
 import torch
 
-from mmext.utils.checkpoint import safe_load
+from mmext.utils.checkpoint import load_release_checkpoint
 from mmext.utils.dynamic_conv_convert import to_mmpretrain_classifier, unwrap_checkpoint
 
 __all__ = ['convert', 'detect_arch', 'main']
@@ -81,7 +81,7 @@ def main(argv=None) -> None:
     parser.add_argument('dst', help='output path')
     parser.add_argument('--ema', action='store_true', help='convert the EMA weights (model_ema)')
     args = parser.parse_args(argv)
-    state = convert(safe_load(args.src, map_location='cpu'), ema=args.ema)
+    state = convert(load_release_checkpoint(args.src), ema=args.ema)
     torch.save({'state_dict': state, 'meta': {'converted_from': args.src}}, args.dst)
     print(f'saved {len(state)} tensors to {args.dst}')
 

@@ -173,10 +173,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument('dst', help='output path of the converted checkpoint')
     args = parser.parse_args(argv)
 
-    from mmext.utils import safe_load  # weights only: never unpickles arbitrary objects
+    from mmext.utils.checkpoint import load_release_checkpoint  # weights only + argparse.Namespace
     # the authors' DeiT checkpoints also hold the training script's argparse.Namespace (plain values only)
     with torch.serialization.safe_globals([argparse.Namespace]):
-        checkpoint = safe_load(args.src, map_location='cpu')
+        checkpoint = load_release_checkpoint(args.src)
     src = unwrap_state_dict(checkpoint)
     arch = detect_arch(src)
     state = convert(src)

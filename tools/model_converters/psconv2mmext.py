@@ -24,7 +24,7 @@ from typing import Any, Dict, Mapping, Tuple
 
 import torch
 
-from mmext.utils.checkpoint import safe_load
+from mmext.utils.checkpoint import load_release_checkpoint
 from mmext.utils.dynamic_conv_convert import to_mmpretrain_classifier, unwrap_checkpoint
 from mmext.utils.psconv_convert import compact_psconv_state, find_psconv_prefixes, masked_nonzeros
 
@@ -59,7 +59,7 @@ def main(argv=None) -> None:
     parser.add_argument('dst', help='output path')
     parser.add_argument('--layout', default='auto', choices=['auto', 'compact', 'release'])
     args = parser.parse_args(argv)
-    state, layout = convert_with_layout(safe_load(args.src, map_location='cpu'), args.layout)
+    state, layout = convert_with_layout(load_release_checkpoint(args.src), args.layout)
     torch.save({'state_dict': state, 'meta': {'converted_from': args.src, 'psconv_weight_layout': layout}},
                args.dst)
     hint = '' if layout == 'compact' else " -- build the backbone with weight_layout='release', release_compat=True"
