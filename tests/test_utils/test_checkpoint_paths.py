@@ -162,3 +162,19 @@ def test_train_with_torchvision_pretrained_refuses_a_planted_payload(tmp_path, h
     assert proc.returncode != 0
     assert 'CheckpointSafetyError' in proc.stderr + proc.stdout
     assert not osp.exists(marker), 'the payload ran during training'
+
+
+def test_config_key_checkpoint_safety(tmp_path, monkeypatch):
+    from mmengine.config import Config
+
+    from mmext.utils import checkpoint as ck
+    monkeypatch.setattr(ck, '_TRUSTED', set())
+    monkeypatch.setattr(ck, '_EXTRA_GLOBALS', [])
+    path = str(tmp_path / 'custom.pth')
+    torch.save({'extra': Opaque(5)}, path)
+    with pytest.raises(KeyError, match='trusted_file'):
+        ck.apply_checkpoint_safety_cfg(Config(dict(checkpoint_safety=dict(trusted_file=[path]))))
+    with pytest.raises(TypeError, match='trusted_files'):
+        ck.apply_checkpoint_safety_cfg(Config(dict(checkpoint_safety=dict(trusted_files=path))))
+    ck.apply_checkpoint_safety_cfg(Config(dict(checkpoint_safety=dict(trusted_files=[path]))))
+    assert safe_load(path)['extra'].v == 5
