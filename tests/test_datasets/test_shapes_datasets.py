@@ -35,6 +35,26 @@ def test_det_and_instance_dataset(tiny_shapes, loader):
     assert (gt.masks.masks.sum(axis=(1, 2)) > 0).all()
 
 
+@pytest.mark.parametrize('base', ['shapes_detection.py', 'shapes_instance.py', 'shapes_panoptic.py'])
+def test_train_annotations_follow_resize(tiny_shapes, base):
+    """The tiny set is 128 px and the base train pipeline resizes to 256: boxes (and masks) must scale with it."""
+    init_default_scope('mmdet')
+    from mmdet.registry import DATASETS
+    cfg = _dataset_cfg(base, 'train_dataloader', tiny_shapes)
+    cfg['pipeline'] = [t for t in cfg['pipeline'] if t['type'] != 'RandomFlip']
+    ds = DATASETS.build(cfg)
+    raw = ds.get_data_info(0)
+    sample = ds[0]
+    gt = sample['data_samples'].gt_instances
+    assert sample['inputs'].shape[1:] == (256, 256)
+    scale = 256 / TINY_SHAPES['img_size']
+    raw_boxes = np.array([inst['bbox'] for inst in raw['instances'] if not inst.get('ignore_flag', 0)],
+                         dtype=np.float32)
+    np.testing.assert_allclose(gt.bboxes.tensor.numpy(), raw_boxes * scale, atol=1e-3)
+    if 'masks' in gt:
+        assert gt.masks.masks.shape[1:] == (256, 256)
+
+
 def test_panoptic_dataset(tiny_shapes):
     init_default_scope('mmdet')
     from mmdet.registry import DATASETS

@@ -4,13 +4,15 @@ data_root = 'data/shapes/'
 shapes_cfg = dict(num_train=400, num_val=100, img_size=256, seed=0, max_things=6, splits=['train', 'val'])
 backend_args = None
 
+# Annotations are loaded before Resize in training, so boxes/masks follow any scale override.
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=(256, 256), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=(256, 256), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
 ]
+# At test they are loaded after Resize (mmdet's convention): the metrics compare at the original size.
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=(256, 256), keep_ratio=True),

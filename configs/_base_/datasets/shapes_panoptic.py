@@ -3,13 +3,15 @@ _base_ = './shapes_detection.py'
 dataset_type = 'ShapesPanopticDataset'
 data_root = 'data/shapes/'
 
+# Annotations are loaded before Resize in training, so boxes/masks follow any scale override.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(256, 256), keep_ratio=True),
     dict(type='LoadPanopticAnnotations'),
+    dict(type='Resize', scale=(256, 256), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
 ]
+# At test they are loaded after Resize (mmdet's convention): the metrics compare at the original size.
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(256, 256), keep_ratio=True),
