@@ -171,37 +171,3 @@ def test_stock_mmpretrain_resnet_with_noah_head():
     clf.eval()
     with torch.no_grad():
         assert clf(torch.randn(2, 3, 64, 64), mode='tensor').shape == (2, 1000)
-
-
-MBV2_STOCK = [
-    ('mmdet', 'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'),
-    ('mmpretrain', 'mobilenet_v2/mobilenet-v2_8xb32_in1k.py'),
-]
-
-
-@pytest.mark.parametrize('scope,rel', MBV2_STOCK, ids=[r[0] for r in MBV2_STOCK])
-@pytest.mark.parametrize('mmext_type', ['ODMobileNetV2', 'KWMobileNetV2'])
-def test_stock_mobilenetv2_type_swap_same_shapes(scope, rel, mmext_type):
-    cfg = _stock_config(scope, rel)
-    upstream_cfg = copy.deepcopy(cfg.model.backbone)
-    ours_cfg = dict(copy.deepcopy(upstream_cfg), type=mmext_type)
-    with DefaultScope.overwrite_default_scope(scope):
-        upstream = _registry(scope).build(upstream_cfg)
-        ours = _registry(scope).build(ours_cfg)
-    x = torch.randn(1, 3, 64, 64)
-    assert _shapes(ours, x) == _shapes(upstream, x)
-    eps = upstream_cfg.get('norm_cfg', {}).get('eps')
-    if eps is not None:  # mmdet's SSDLite: BN eps / momentum honoured in the blocks
-        assert ours.features[1].conv[0][1].eps == eps
-
-
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(norm_cfg=dict(type='SyncBN')), "norm_cfg=.*cannot be honoured.*sync_bn='torch'"),
-    (dict(act_cfg=dict(type='ReLU')), 'act_cfg=.*cannot be honoured'),
-    (dict(with_cp=True), 'with_cp=True cannot be honoured'),
-    (dict(dilations=(1, 1, 1, 2, 2, 4, 4)), r'dilations=\(1, 1, 1, 2, 2, 4, 4\) cannot be honoured'),
-])
-def test_mobilenetv2_values_that_cannot_be_honoured(kwargs, match):
-    from mmext.backbones import ODMobileNetV2
-    with pytest.raises(ValueError, match=match):
-        ODMobileNetV2(widen_factor=0.5, **kwargs)
