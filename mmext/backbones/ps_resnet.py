@@ -20,6 +20,7 @@ import torch.nn as nn
 from ..ops.psconv import PSGConv2d
 from ..registry import register
 from .dynamic_resnet import ConvFactory, DynamicResNetBase
+from .upstream_args import check_int
 
 __all__ = ['PSResNet', 'PSResNeXt']
 
@@ -63,8 +64,7 @@ class PSResNet(DynamicResNetBase):
                  stage_with_dcn: Sequence[bool] = (False, False, False, False), drop_path_rate: float = 0.0,
                  base_channels: int = 64, init_cfg=None) -> None:
         name = type(self).__name__
-        if depth not in (50, 101):
-            raise ValueError(f'{name}: depth must be 50 or 101 (the bottleneck ResNets), got {depth}')
+        check_int(name, 'depth', depth, (50, 101))  # the bottleneck ResNets; '50' is a type error
         if len(stage_with_dcn) != 4:
             raise ValueError(f'{name}: stage_with_dcn needs 4 entries, got {stage_with_dcn}')
         if dcn is not None and not isinstance(dcn, dict):
