@@ -42,6 +42,27 @@ def test_stock_convnext_config_type_swap_same_shapes(package, scope, rel):
     assert torch.allclose(ours.stages[0][0].gamma.flatten(), upstream.stages[0][0].gamma)
     assert [type(m).__name__ for m in ours.modules() if isinstance(m, torch.nn.LayerNorm)].count('LayerNorm2d') == \
         sum(isinstance(m, torch.nn.LayerNorm) for m in upstream.modules())
+    consumer = cfg.model.get('neck') or cfg.model.get('decode_head') or cfg.model.head
+    channels = consumer['in_channels']
+    assert list(ours.out_channels) == (list(channels) if isinstance(channels, (list, tuple)) else [channels])
+
+
+def test_stock_mmpretrain_convnext_classifier_builds_and_trains_with_type_swap():
+    cfg = _stock_config('mmpretrain', STOCK[0][2])
+    cfg.model.backbone.type = 'KWConvNeXt'
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        clf = _registry('mmpretrain').build(cfg.model)
+    from mmpretrain.structures import DataSample
+    assert isinstance(clf.backbone, KWConvNeXt) and clf.backbone.stages[-1][-1].drop_path.drop_prob == 0.1
+    clf.train()
+    x = torch.randn(2, 3, 64, 64)
+    losses = clf(x, [DataSample().set_gt_label(3), DataSample().set_gt_label(7)], mode='loss')
+    assert torch.isfinite(losses['loss'])
+    losses['loss'].backward()
+    assert clf.backbone.warehouse_manager.weights[0].grad is not None
+    clf.eval()
+    with torch.no_grad():
+        assert clf(x, mode='tensor').shape == (2, 1000)
 
 
 def test_arch_settings_match_upstream():
@@ -147,3 +168,38 @@ def test_released_dims_key_still_accepted():
 def test_values_that_cannot_be_honoured_are_named(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         KWConvNeXt(**kwargs)
+
+
+def test_mmdet_layer_wise_lr_decay_constructor_sees_the_same_layers():
+    """mmdet's ConvNeXt config trains with ``LearningRateDecayOptimizerConstructor`` (layer ids from the
+    ``downsample_layers.{i}`` / ``stages.{i}.{j}`` names): every KWConvNeXt block parameter gets the lr of the
+    upstream block at the same position; the warehouses (``warehouse_manager.weights``) get the top layer's lr."""
+    from mmengine.optim import build_optim_wrapper
+    cfg = _stock_config('mmdet', STOCK[1][2])
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+    optim_cfg['type'] = 'OptimWrapper'  # AmpOptimWrapper needs a GPU; the constructor is what is tested
+    lrs = []
+    for backbone_type in ('mmpretrain.ConvNeXt', 'KWConvNeXt'):
+        bb = dict(copy.deepcopy(cfg.model.backbone), type=backbone_type)
+        bb.pop('init_cfg')
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            holder = torch.nn.Module()
+            holder.backbone = _registry('mmdet').build(bb)
+            wrapper = build_optim_wrapper(holder, copy.deepcopy(optim_cfg))
+        by_param = {id(p): g['lr'] for g in wrapper.optimizer.param_groups for p in g['params']}
+        lrs.append({n: by_param[id(p)] for n, p in holder.named_parameters()})
+    upstream, ours = lrs
+    assert len(set(upstream.values())) > 3, 'layer-wise decay is active'
+
+    def position(name):
+        parts = name.split('.')
+        return '.'.join(parts[:4] if parts[1] == 'stages' else parts[:3])
+
+    ref = {position(n): lr for n, lr in upstream.items() if n.split('.')[1] in ('stages', 'downsample_layers')}
+    checked = 0
+    for n, lr in ours.items():
+        if n.split('.')[1] in ('stages', 'downsample_layers'):
+            assert lr == pytest.approx(ref[position(n)]), n
+            checked += 1
+    assert checked > 100
+    assert ours['backbone.warehouse_manager.weights.0'] == pytest.approx(max(upstream.values()))

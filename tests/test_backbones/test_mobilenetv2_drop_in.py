@@ -58,15 +58,22 @@ def test_stock_config_type_swap_same_shapes(package, scope, rel, mmext_type):
 
 
 def test_mmseg_d8_syncbn_trains_as_bn_after_conversion_and_every_param_gets_grad():
-    """SyncBN builds ``nn.SyncBatchNorm``; on a CPU (no process group) the model is converted back to BN for a
-    training step, as mmengine does with ``revert_sync_batchnorm`` for non-distributed runs."""
+    """SyncBN builds ``nn.SyncBatchNorm``; without a process group (CPU) it trains as BN, and mmengine's runner
+    converts it back to BN (``revert_sync_batchnorm``) for non-distributed runs: both give the same outputs."""
     from mmengine.model import revert_sync_batchnorm
+    torch.manual_seed(0)
     m = ODMobileNetV2(widen_factor=0.5, kernel_num=2, strides=(1, 2, 2, 1, 1, 1, 1), dilations=(1, 1, 1, 2, 2, 4, 4),
                       out_indices=(1, 2, 4, 6), norm_cfg=dict(type='SyncBN', requires_grad=True))
     assert all(isinstance(n, nn.SyncBatchNorm) for n in _norms(m)) and _norms(m)
     assert m.features[-1][0].attention.fc.weight.requires_grad is False, 'the unused final conv is frozen'
-    m = revert_sync_batchnorm(m).train()
-    outs = m(torch.randn(2, 3, 64, 64))
+    x = torch.randn(2, 3, 64, 64)
+    reverted = revert_sync_batchnorm(copy.deepcopy(m)).train()
+    assert not any(isinstance(n, nn.SyncBatchNorm) for n in reverted.modules())
+    with torch.no_grad():
+        direct = m.train()(x)
+    outs = reverted(x)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(direct, outs))
+    m = reverted
     assert [o.shape[-1] for o in outs] == [16, 8, 8, 8]
     assert m.features[7].conv[1][0].dilation == 2 and m.features[7].conv[1][0].padding == 2
     sum(o.mean() for o in outs).backward()

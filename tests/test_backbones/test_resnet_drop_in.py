@@ -171,3 +171,31 @@ def test_stock_mmpretrain_resnet_with_noah_head():
     clf.eval()
     with torch.no_grad():
         assert clf(torch.randn(2, 3, 64, 64), mode='tensor').shape == (2, 1000)
+
+
+PS_STOCK = [r for r in STOCK if '-d8' not in r[2] and 'mask2former' not in r[2]]
+
+
+@pytest.mark.parametrize('package,scope,rel', PS_STOCK, ids=[r[2].split('/')[1][:-3] for r in PS_STOCK])
+def test_psresnet_stock_config_type_swap_same_shapes(package, scope, rel):
+    """PSResNet takes the same ResNet arguments (norm_cfg, style, num_stages, frozen_stages, init_cfg ...)."""
+    from mmext.backbones import PSResNet
+    cfg = _stock_config(package, rel)
+    upstream_cfg = copy.deepcopy(cfg.model.backbone)
+    ours_cfg = dict(copy.deepcopy(upstream_cfg), type='PSResNet')
+    with DefaultScope.overwrite_default_scope(scope):
+        upstream = _registry(scope).build(upstream_cfg)
+        ours = _registry(scope).build(ours_cfg)
+    assert isinstance(ours, PSResNet) and ours.init_cfg == upstream_cfg.get('init_cfg')
+    x = torch.randn(1, 3, 64, 64)
+    assert _shapes(ours, x) == _shapes(upstream, x)
+    if upstream_cfg.get('frozen_stages', -1) >= 1:
+        assert not any(p.requires_grad for p in ours.layer1.parameters())
+
+
+def test_psresnet_dilated_stage_is_refused_by_name():
+    from mmext.backbones import PSResNet
+    with pytest.raises(ValueError, match=r'a dilated stage \(dilation 2\) cannot use PSConv'):
+        PSResNet(50, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), base_channels=16)
+    m = PSResNet(50, deep_stem=True, avg_down=True, norm_cfg=dict(type='SyncBN'), base_channels=16, stem_channels=16)
+    assert isinstance(m.layer1[0].bn1, torch.nn.SyncBatchNorm) and hasattr(m, 'stem')
