@@ -20,8 +20,9 @@ __all__ = ['SSDHeadCompat']
 class SSDHeadCompat(SSDHead):
     """``SSDHead`` (Liu et al., "SSD: Single Shot MultiBox Detector", ECCV 2016, arXiv 1512.02325) that can predict.
 
-    Takes exactly ``SSDHead``'s arguments. It declares ``loss_cls = None`` (and checks ``in_channels``): SSD's loss is computed in
-    ``loss_by_feat_single`` without a loss module, and the scores are a softmax, as in ``SSDHead``.
+    Takes exactly ``SSDHead``'s arguments. It declares ``loss_cls = None``: SSD's loss is computed in
+    ``loss_by_feat_single`` without a loss module, and the scores are a softmax, as in ``SSDHead``. The channels of
+    every level are checked against ``in_channels`` at the first forward.
     """
 
     def __init__(self, *args, **kwargs) -> None:

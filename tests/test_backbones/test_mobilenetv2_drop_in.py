@@ -136,3 +136,18 @@ def test_pretrained_as_mmseg():
 def test_values_that_cannot_be_honoured_are_named(cls, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         cls(0.5, **kwargs)
+
+
+def test_stock_mmseg_mobilenetv2_segmentor_with_type_swap():
+    """The whole mmseg DeepLabV3 MobileNetV2-d8 model: ``model.pretrained`` reaches the backbone's init_cfg, the
+    heads' in_channels (320, 96) fit, and the logits are at output stride 8."""
+    cfg = _stock_config('mmseg', STOCK[3][2])
+    cfg.model.backbone.type = 'ODMobileNetV2'
+    cfg.model.data_preprocessor.size = (64, 64)
+    with DefaultScope.overwrite_default_scope('mmseg'), warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        seg = _registry('mmseg').build(cfg.model)
+    assert seg.backbone.init_cfg == dict(type='Pretrained', checkpoint='mmcls://mobilenet_v2')
+    seg.eval()
+    with torch.no_grad():
+        assert seg(torch.randn(1, 3, 64, 64), mode='tensor').shape == (1, 19, 8, 8)
