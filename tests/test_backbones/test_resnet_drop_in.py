@@ -199,3 +199,11 @@ def test_psresnet_dilated_stage_is_refused_by_name():
         PSResNet(50, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), base_channels=16)
     m = PSResNet(50, deep_stem=True, avg_down=True, norm_cfg=dict(type='SyncBN'), base_channels=16, stem_channels=16)
     assert isinstance(m.layer1[0].bn1, torch.nn.SyncBatchNorm) and hasattr(m, 'stem')
+
+
+def test_out_channels_follow_the_output_order_for_unsorted_out_indices():
+    """The forwards return stages in stage order (as upstream); ``out_channels`` lists them in that order too."""
+    from mmext.backbones import KWMobileNetV2
+    x = torch.randn(1, 3, 32, 32)
+    for m in (ODResNet(18, out_indices=(3, 1), base_channels=16), KWMobileNetV2(0.5, out_indices=(7, 2))):
+        assert [s[1] for s in _shapes(m, x)] == list(m.out_channels), type(m).__name__
