@@ -104,8 +104,9 @@ class DynamicMobileNetV2Base(FrozenStagesMixin, BaseModule):
         out_indices (Sequence[int]): 0..6 are the seven inverted-residual groups, 7 the final 1x1 conv (1280
             channels), as in mmpretrain/mmdet's MobileNetV2. Layers after the last returned one are built (so
             released checkpoints load) but neither run nor trained. Defaults to (7, ).
-        frozen_stages (int): Freeze the stem (0) and groups 1..n (8: also the final conv). -1: nothing.
-            Defaults to -1.
+        frozen_stages (int): Freeze the stem (0) and groups 1..n (8: also the final conv), the same blocks as
+            upstream's; frozen modules are also kept in eval mode (upstream leaves the stem's BN statistics
+            updating). -1: nothing. Defaults to -1.
         norm_eval (bool): Keep all BatchNorms in eval mode in training. Defaults to False.
         conv_cfg (dict, optional): Only None / ``dict(type='Conv2d')``: the block convs are the method's dynamic
             convs by definition. Defaults to None.

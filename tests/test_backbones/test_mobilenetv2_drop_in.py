@@ -151,3 +151,23 @@ def test_stock_mmseg_mobilenetv2_segmentor_with_type_swap():
     seg.eval()
     with torch.no_grad():
         assert seg(torch.randn(1, 3, 64, 64), mode='tensor').shape == (1, 19, 8, 8)
+
+
+@pytest.mark.parametrize('frozen_stages', [0, 3, 7])
+def test_frozen_stages_freeze_the_same_blocks_as_upstream(frozen_stages):
+    from mmpretrain.models import MobileNetV2
+    from mmpretrain.models.backbones.mobilenet_v2 import InvertedResidual
+
+    from mmext.backbones.dynamic_mobilenetv2 import DynamicInvertedResidual
+    ref, ours = MobileNetV2(0.5, frozen_stages=frozen_stages), ODMobileNetV2(0.5, frozen_stages=frozen_stages)
+    ref.train()  # upstream's train() returns None
+    ours.train()
+
+    def frozen_blocks(model, block_type):
+        return sum(isinstance(m, block_type) and not any(p.requires_grad for p in m.parameters())
+                   for m in model.modules())
+
+    assert frozen_blocks(ours, DynamicInvertedResidual) == frozen_blocks(ref, InvertedResidual)
+    assert not any(p.requires_grad for p in ours.features[0].parameters())  # the stem, as upstream's conv1
+    assert all(p.requires_grad for p in ours.features[-1].parameters()) == all(
+        p.requires_grad for p in ref.conv2.parameters())
