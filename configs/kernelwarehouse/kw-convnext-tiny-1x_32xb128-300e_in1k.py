@@ -5,10 +5,8 @@ _base_ = ['mmpretrain::convnext/convnext-tiny_32xb128_in1k.py']
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
 
-model = dict(
-    backbone=dict(_delete_=True, type='KWConvNeXt', arch='tiny', cell_num_ratio=1, drop_path_rate=0.3,
-                  out_indices=(3, ), gap_before_final_norm=True),
-    init_cfg=None)
+# KWConvNeXt takes mmpretrain ConvNeXt's arguments, so the base backbone is only retyped (no _delete_)
+model = dict(backbone=dict(type='KWConvNeXt', cell_num_ratio=1, drop_path_rate=0.3), init_cfg=None)
 optim_wrapper = dict(optimizer=dict(lr=4e-3, eps=1e-8, weight_decay=0.05))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, end=20, convert_to_iter_based=True),

@@ -273,8 +273,8 @@ class DynamicResNetBase(FrozenStagesMixin, BaseModule):
 
     @property
     def out_channels(self) -> Tuple[int, ...]:
-        """Channels of each returned feature map (for necks and heads)."""
-        return tuple(self.stage_channels[i] for i in self.out_indices)
+        """Channels of each returned feature map (for necks and heads), in output (stage) order."""
+        return tuple(c for i, c in enumerate(self.stage_channels) if i in self.out_indices)
 
     def _norm(self, num_features: int) -> nn.Module:
         return make_norm(self.norm_cfg, num_features)

@@ -22,7 +22,7 @@ import torch.nn as nn
 
 from ..ops.warehouse_manager import WarehouseManager
 from ..registry import register
-from .dynamic_mobilenetv2 import DynamicMobileNetV2Base, MBV2ConvFactory, _ConvBNReLU
+from .dynamic_mobilenetv2 import DynamicMobileNetV2Base, MBV2ConvFactory
 from .kw_utils import frozen_warehouses
 
 __all__ = ['KWMobileNetV2']
@@ -49,7 +49,8 @@ class KWMobileNetV2(DynamicMobileNetV2Base):
         arch (str): ``'1x'``, ``'4x'`` or ``'0.5x'``. Defaults to ``'1x'``.
         static_pw_stages (Sequence[int], optional): KW stages (1..6) whose pointwise convs stay plain
             ``nn.Conv2d``. Preset: () (1-5 for 0.5x).
-        **kwargs: The upstream MobileNetV2 interface (``norm_cfg``, ``pretrained`` ...), see
+        **kwargs: The upstream MobileNetV2 interface (``conv_cfg``, ``norm_cfg`` incl. SyncBN, ``act_cfg``,
+            ``with_cp``, mmseg's ``strides`` / ``dilations``, ``pretrained``), see
             :class:`~mmext.backbones.dynamic_mobilenetv2.DynamicMobileNetV2Base`.
         out_indices, frozen_stages, norm_eval, init_cfg: See
             :class:`~mmext.backbones.dynamic_mobilenetv2.DynamicMobileNetV2Base`.
@@ -91,7 +92,7 @@ class KWMobileNetV2(DynamicMobileNetV2Base):
 
     def make_stem(self, out_channels: int) -> nn.Module:
         conv = self._pending_manager[0].reserve(3, out_channels, 3, 2, 1, bias=False, warehouse_name='stage0_conv0')
-        return _ConvBNReLU(conv, out_channels)
+        return self.conv_norm_act(conv, out_channels)
 
     def _is_kw(self, name: str) -> bool:
         """``stage{s}_layer{l}_{conv}``: False for the pointwise convs of a stage in ``static_pw_stages``."""
@@ -101,9 +102,9 @@ class KWMobileNetV2(DynamicMobileNetV2Base):
     def conv_factory(self) -> MBV2ConvFactory:
         wm = self._pending_manager[0]
 
-        def make(name: str, cin: int, cout: int, k: int, stride: int, groups: int) -> nn.Module:
-            return wm.reserve(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False, warehouse_name=name,
-                              enabled=self._is_kw(name))
+        def make(name: str, cin: int, cout: int, k: int, stride: int, groups: int, dilation: int) -> nn.Module:
+            return wm.reserve(cin, cout, k, stride, dilation * (k - 1) // 2, dilation, groups=groups, bias=False,
+                              warehouse_name=name, enabled=self._is_kw(name))
 
         return make
 

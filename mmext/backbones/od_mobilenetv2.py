@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from ..ops.odconv import ODConv2d
 from ..registry import register
-from .dynamic_mobilenetv2 import DynamicMobileNetV2Base, MBV2ConvFactory, _ConvBNReLU
+from .dynamic_mobilenetv2 import DynamicMobileNetV2Base, MBV2ConvFactory
 
 __all__ = ['ODMobileNetV2']
 
@@ -25,7 +25,8 @@ class ODMobileNetV2(DynamicMobileNetV2Base):
         kernel_num (int): K. Defaults to 1.
         reduction (float): Attention reduction. Defaults to 0.0625.
         attention_norm (str): ``'BN'`` or ``'none'``. Defaults to ``'BN'``.
-        **kwargs: The upstream MobileNetV2 interface (``norm_cfg``, ``pretrained`` ...), see
+        **kwargs: The upstream MobileNetV2 interface (``conv_cfg``, ``norm_cfg`` incl. SyncBN, ``act_cfg``,
+            ``with_cp``, mmseg's ``strides`` / ``dilations``, ``pretrained``), see
             :class:`~mmext.backbones.dynamic_mobilenetv2.DynamicMobileNetV2Base`.
         out_indices, frozen_stages, norm_eval, init_cfg: See
             :class:`~mmext.backbones.dynamic_mobilenetv2.DynamicMobileNetV2Base`. Defaults: (7,), -1, False, None.
@@ -39,12 +40,12 @@ class ODMobileNetV2(DynamicMobileNetV2Base):
         self._freeze_stages()
 
     def make_stem(self, out_channels: int) -> nn.Module:
-        return _ConvBNReLU(nn.Conv2d(3, out_channels, 3, 2, 1, bias=False), out_channels)
+        return self.conv_norm_act(nn.Conv2d(3, out_channels, 3, 2, 1, bias=False), out_channels)
 
     def conv_factory(self) -> MBV2ConvFactory:
 
-        def make(name: str, cin: int, cout: int, k: int, stride: int, groups: int) -> ODConv2d:
-            return ODConv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, reduction=self.reduction,
-                            kernel_num=self.kernel_num, norm=self.attention_norm)
+        def make(name: str, cin: int, cout: int, k: int, stride: int, groups: int, dilation: int) -> ODConv2d:
+            return ODConv2d(cin, cout, k, stride, dilation * (k - 1) // 2, dilation, groups=groups,
+                            reduction=self.reduction, kernel_num=self.kernel_num, norm=self.attention_norm)
 
         return make

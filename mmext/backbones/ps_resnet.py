@@ -20,6 +20,7 @@ import torch.nn as nn
 from ..ops.psconv import PSGConv2d
 from ..registry import register
 from .dynamic_resnet import ConvFactory, DynamicResNetBase
+from .upstream_args import check_int
 
 __all__ = ['PSResNet', 'PSResNeXt']
 
@@ -47,8 +48,11 @@ class PSResNet(DynamicResNetBase):
         dcn (dict, optional): mmdet-style ``dict(type='DCN' | 'DCNv2', deform_groups=1)``; the 3x3 of the stages in
             ``stage_with_dcn`` becomes mmcv's deformable conv (no PSConv there), as in the release.
         stage_with_dcn (Sequence[bool]): Defaults to (False, False, False, False).
-        out_indices, frozen_stages, norm_eval, drop_path_rate, base_channels, init_cfg: See
-            :class:`~mmext.backbones.dynamic_resnet.DynamicResNetBase`. Defaults: (3,), -1, False, 0, 64, None.
+        **kwargs: The upstream ResNet interface (``num_stages``, ``strides``, ``style``, ``deep_stem``,
+            ``avg_down``, ``out_indices``, ``frozen_stages``, ``norm_cfg`` incl. SyncBN, ``norm_eval``, ``with_cp``,
+            ``zero_init_residual``, ``pretrained``, ``init_cfg`` ...) plus ``base_channels`` and ``drop_path_rate``:
+            see :class:`~mmext.backbones.dynamic_resnet.DynamicResNetBase`. A dilated stage (mmseg's ``-d8``
+            ``dilations``) is refused: PSConv's dilation spectrum is ``ps_dilation``.
 
     Example:
         >>> backbone = PSResNet(depth=50, out_indices=(0, 1, 2, 3), frozen_stages=1, norm_eval=True,
@@ -58,13 +62,10 @@ class PSResNet(DynamicResNetBase):
     groups: int = 1
 
     def __init__(self, depth: int, ps_dilation: int = 2, parts: int = 4, weight_layout: str = 'compact',
-                 release_compat: bool = False, out_indices: Sequence[int] = (3, ), frozen_stages: int = -1,
-                 norm_eval: bool = False, dcn: Optional[dict] = None,
-                 stage_with_dcn: Sequence[bool] = (False, False, False, False), drop_path_rate: float = 0.0,
-                 base_channels: int = 64, init_cfg=None) -> None:
+                 release_compat: bool = False, dcn: Optional[dict] = None,
+                 stage_with_dcn: Sequence[bool] = (False, False, False, False), **kwargs) -> None:
         name = type(self).__name__
-        if depth not in (50, 101):
-            raise ValueError(f'{name}: depth must be 50 or 101 (the bottleneck ResNets), got {depth}')
+        check_int(name, 'depth', depth, (50, 101))  # the bottleneck ResNets; '50' is a type error
         if len(stage_with_dcn) != 4:
             raise ValueError(f'{name}: stage_with_dcn needs 4 entries, got {stage_with_dcn}')
         if dcn is not None and not isinstance(dcn, dict):
@@ -73,9 +74,7 @@ class PSResNet(DynamicResNetBase):
         self.weight_layout, self.release_compat = weight_layout, release_compat
         self.ps_dcn, self.ps_stage_with_dcn = dcn, tuple(stage_with_dcn)
         # DCN is handled by the conv factory (a deformable conv replaces PSConv), not by the base's wrapper
-        super().__init__(depth, out_indices=out_indices, frozen_stages=frozen_stages, norm_eval=norm_eval,
-                         dcn=None, stage_with_dcn=(False, ) * 4, drop_path_rate=drop_path_rate,
-                         base_channels=base_channels, init_cfg=init_cfg)
+        super().__init__(depth, dcn=None, stage_with_dcn=(False, ) * 4, **kwargs)
         for m in self.ps_convs():  # the base's kaiming init also filled the masked dense weights
             if m.conv is not None:
                 m.conv.weight.data.masked_fill_(m.mask, 0.0)

@@ -13,6 +13,7 @@ from mmengine.model import BaseModule, ModuleList
 from torch import Tensor
 
 from ..registry import register
+from ..utils.input_checks import check_in_channels
 from .cas_clustering import masks_to_boxes
 from .cas_targets import instance_owner
 
@@ -83,6 +84,7 @@ class CASAttributeHead(BaseModule):
         self.with_centre = with_centre
         self.distance_norm = float(distance_norm)
         self.instance_balanced = instance_balanced
+        self.in_channels = in_channels
         self.fusion = ModuleList()
         channels = in_channels
         if self.fuse_levels is not None:
@@ -127,11 +129,13 @@ class CASAttributeHead(BaseModule):
             start, end = self.fuse_levels
             if not isinstance(x, (list, tuple)) or len(x) < end:
                 raise ValueError(f'CASAttributeHead with fuse_levels={self.fuse_levels} needs >= {end} FPN levels')
+            check_in_channels(self, list(x[start:end]), self.in_channels, shared_levels=True)
             feat = torch.stack([layer(x[start + i]) for i, layer in enumerate(self.fusion)]).sum(0)
         else:
             if isinstance(x, (list, tuple)):
                 raise ValueError('CASAttributeHead with fuse_levels=None takes one stride-4 tensor '
                                  "(the semantic head's seg_feats), not a list of FPN levels")
+            check_in_channels(self, x, self.in_channels)
             feat = x
         feat = self.tower(feat)
         out = dict(dist=self.distance_norm * self.conv_dist(feat).clamp(max=self._max_log).exp(),

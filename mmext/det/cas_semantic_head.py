@@ -8,6 +8,7 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from ..registry import register
+from ..utils.input_checks import check_in_channels
 from .cas_targets import semantic_targets
 
 __all__ = ['CASSemanticHead']
@@ -58,6 +59,14 @@ class CASSemanticHead(PanopticFPNHead):
         self.conv_logits = nn.Conv2d(inner_channels, self.num_classes, 1)
         self.stride = 2**(start_level + 2)
         self.ignore_index = getattr(self.loss_seg, 'ignore_index', 255)
+        self.in_channels = in_channels
+
+    def forward(self, x: Sequence[Tensor]) -> Dict[str, Tensor]:
+        """PanopticFPN's fusion of levels ``start_level..end_level-1``; their channels are checked once."""
+        if isinstance(x, (list, tuple)) and len(x) >= self.end_level:
+            levels = list(x[self.start_level:self.end_level])
+            check_in_channels(self, levels, self.in_channels, shared_levels=True)
+        return super().forward(x)
 
     def loss_by_feat(self, seg_preds: Tensor, targets: Tensor) -> Dict[str, Tensor]:
         """Cross-entropy of (B, C, h, w) logits against (B, h, w) labels from :func:`semantic_targets`."""

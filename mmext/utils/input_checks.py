@@ -14,7 +14,7 @@ __all__ = ['check_in_channels']
 
 def check_in_channels(module: nn.Module, feats: Union[Tensor, Sequence[Tensor]],
                       in_channels: Union[int, Sequence[int]], key: str = 'in_channels',
-                      channel_dim: int = 1) -> None:
+                      channel_dim: int = 1, shared_levels: bool = False) -> None:
     """Raise a ``ValueError`` naming ``key`` when ``feats`` do not have the configured channels.
 
     Args:
@@ -23,11 +23,20 @@ def check_in_channels(module: nn.Module, feats: Union[Tensor, Sequence[Tensor]],
         in_channels (int | Sequence[int]): The configured channels (a sequence for multi-level inputs).
         key (str): The config key to name. Defaults to ``'in_channels'``.
         channel_dim (int): Channel dimension of each input (-1 for ``[B, C]`` / token inputs). Defaults to 1.
+        shared_levels (bool): ``feats`` is a sequence of levels that all have the one ``in_channels`` (an int),
+            as in a head shared over FPN levels. Defaults to False.
     """
     if getattr(module, '_in_channels_checked', False):
         return
     name = type(module).__name__
-    if isinstance(in_channels, int):
+    if isinstance(in_channels, int) and shared_levels:
+        for level, feat in enumerate(feats):
+            actual = int(feat.shape[channel_dim])
+            if actual != in_channels:
+                raise ValueError(f'{name}: {key}={in_channels} in the config, but input level {level} '
+                                 f'{tuple(feat.shape)} has {actual} channels; set {key}={actual} (the channels of '
+                                 f'the layer that feeds it)')
+    elif isinstance(in_channels, int):
         if not isinstance(feats, Tensor):
             raise TypeError(f'{name}: expected one input tensor ({key}={in_channels}), got {type(feats).__name__}')
         actual = int(feats.shape[channel_dim])

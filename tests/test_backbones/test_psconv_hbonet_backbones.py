@@ -116,8 +116,10 @@ def test_psresnet_frozen_stages_norm_eval_and_dcn():
     out = m(torch.randn(2, 3, 64, 64))[0]
     out.mean().backward()
     assert all(p.grad is not None for p in m.parameters() if p.requires_grad)
-    with pytest.raises(ValueError, match='depth must be 50 or 101'):
+    with pytest.raises(ValueError, match=r'depth must be one of \[50, 101\], got 18'):
         PSResNet(depth=18)
+    with pytest.raises(TypeError, match=r"depth must be an int \(one of \[50, 101\]\), got '50' of type str"):
+        PSResNet(depth='50')
     with pytest.raises(ValueError, match="dcn\\['type'\\] must be 'DCN' or 'DCNv2'"):
         PSResNet(depth=50, base_channels=16, dcn=dict(type='DCNv3'), stage_with_dcn=(True, ) * 4)
 

@@ -173,35 +173,37 @@ def test_stock_mmpretrain_resnet_with_noah_head():
         assert clf(torch.randn(2, 3, 64, 64), mode='tensor').shape == (2, 1000)
 
 
-MBV2_STOCK = [
-    ('mmdet', 'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'),
-    ('mmpretrain', 'mobilenet_v2/mobilenet-v2_8xb32_in1k.py'),
-]
+PS_STOCK = [r for r in STOCK if '-d8' not in r[2] and 'mask2former' not in r[2]]
 
 
-@pytest.mark.parametrize('scope,rel', MBV2_STOCK, ids=[r[0] for r in MBV2_STOCK])
-@pytest.mark.parametrize('mmext_type', ['ODMobileNetV2', 'KWMobileNetV2'])
-def test_stock_mobilenetv2_type_swap_same_shapes(scope, rel, mmext_type):
-    cfg = _stock_config(scope, rel)
+@pytest.mark.parametrize('package,scope,rel', PS_STOCK, ids=[r[2].split('/')[1][:-3] for r in PS_STOCK])
+def test_psresnet_stock_config_type_swap_same_shapes(package, scope, rel):
+    """PSResNet takes the same ResNet arguments (norm_cfg, style, num_stages, frozen_stages, init_cfg ...)."""
+    from mmext.backbones import PSResNet
+    cfg = _stock_config(package, rel)
     upstream_cfg = copy.deepcopy(cfg.model.backbone)
-    ours_cfg = dict(copy.deepcopy(upstream_cfg), type=mmext_type)
+    ours_cfg = dict(copy.deepcopy(upstream_cfg), type='PSResNet')
     with DefaultScope.overwrite_default_scope(scope):
         upstream = _registry(scope).build(upstream_cfg)
         ours = _registry(scope).build(ours_cfg)
+    assert isinstance(ours, PSResNet) and ours.init_cfg == upstream_cfg.get('init_cfg')
     x = torch.randn(1, 3, 64, 64)
     assert _shapes(ours, x) == _shapes(upstream, x)
-    eps = upstream_cfg.get('norm_cfg', {}).get('eps')
-    if eps is not None:  # mmdet's SSDLite: BN eps / momentum honoured in the blocks
-        assert ours.features[1].conv[0][1].eps == eps
+    if upstream_cfg.get('frozen_stages', -1) >= 1:
+        assert not any(p.requires_grad for p in ours.layer1.parameters())
 
 
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(norm_cfg=dict(type='SyncBN')), "norm_cfg=.*cannot be honoured.*sync_bn='torch'"),
-    (dict(act_cfg=dict(type='ReLU')), 'act_cfg=.*cannot be honoured'),
-    (dict(with_cp=True), 'with_cp=True cannot be honoured'),
-    (dict(dilations=(1, 1, 1, 2, 2, 4, 4)), r'dilations=\(1, 1, 1, 2, 2, 4, 4\) cannot be honoured'),
-])
-def test_mobilenetv2_values_that_cannot_be_honoured(kwargs, match):
-    from mmext.backbones import ODMobileNetV2
-    with pytest.raises(ValueError, match=match):
-        ODMobileNetV2(widen_factor=0.5, **kwargs)
+def test_psresnet_dilated_stage_is_refused_by_name():
+    from mmext.backbones import PSResNet
+    with pytest.raises(ValueError, match=r'a dilated stage \(dilation 2\) cannot use PSConv'):
+        PSResNet(50, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), base_channels=16)
+    m = PSResNet(50, deep_stem=True, avg_down=True, norm_cfg=dict(type='SyncBN'), base_channels=16, stem_channels=16)
+    assert isinstance(m.layer1[0].bn1, torch.nn.SyncBatchNorm) and hasattr(m, 'stem')
+
+
+def test_out_channels_follow_the_output_order_for_unsorted_out_indices():
+    """The forwards return stages in stage order (as upstream); ``out_channels`` lists them in that order too."""
+    from mmext.backbones import KWMobileNetV2
+    x = torch.randn(1, 3, 32, 32)
+    for m in (ODResNet(18, out_indices=(3, 1), base_channels=16), KWMobileNetV2(0.5, out_indices=(7, 2))):
+        assert [s[1] for s in _shapes(m, x)] == list(m.out_channels), type(m).__name__

@@ -66,3 +66,37 @@ def test_helper_token_inputs_and_types():
         check_in_channels(m, [torch.randn(1, 3)], 3)
     check_in_channels(m, torch.randn(1, 5, 3), 3, channel_dim=-1)
     assert m._in_channels_checked
+
+
+def _levels(channels, sizes=(16, 8, 4, 2)):
+    return [torch.randn(1, c, s, s) for c, s in zip(channels, sizes)]
+
+
+# (registered name, scope, wrong input, configured value as printed, actual channels)
+WRONG_INPUTS = [
+    ('CASSemanticHead', 'mmdet', lambda: _levels([16, 16, 8, 16]), '16', 8),
+    ('CASAttributeHead', 'mmdet', lambda: _levels([16, 8, 16, 16]), '16', 8),
+    ('HyperNetBBoxHead', 'mmdet', lambda: torch.randn(3, 6, 13, 13), '12', 6),
+    ('HyperNetRPNHead', 'mmdet', lambda: [torch.randn(1, 6, 8, 8)], '12', 6),
+    ('HyperFeatureNeck', 'mmdet', lambda: _levels([4, 8, 32]), '16', 8),
+    ('SSDHeadCompat', 'mmdet', lambda: _levels([16, 8], (8, 4)), '[16, 16]', 8),
+    ('RONHead', 'mmdet', lambda: _levels([32, 32, 16, 32]), '32', 16),
+    ('RONNeck', 'mmdet', lambda: _levels([64, 32, 128, 128], (16, 8, 4, 4)), '64', 32),
+    ('NOAHHead', 'mmpretrain', lambda: (torch.randn(2, 16, 4, 4), ), '32', 16),
+    ('NOAHMultiLabelClsHead', 'mmpretrain', lambda: (torch.randn(2, 16, 4, 4), ), '32', 16),
+    ('MaskedFeatureProjector', 'mmdet', lambda: torch.randn(2, 4, 8, 8), '8', 4),
+]
+
+
+@pytest.mark.parametrize('name,scope,make_input,configured,actual', WRONG_INPUTS, ids=[w[0] for w in WRONG_INPUTS])
+def test_every_head_names_in_channels_and_both_values(name, scope, make_input, configured, actual):
+    """Each mmext head / neck / connector with an ``in_channels`` key: the error names the key, the configured
+    value and the actual channels, instead of torch's conv shape error."""
+    from mmext.registry import get_registry
+    init_default_scope(scope)
+    module = get_registry(scope).build(EXAMPLES[name](''))
+    with pytest.raises(ValueError) as err:
+        module(make_input())
+    msg = str(err.value)
+    assert name in msg and 'in_channels' in msg and configured in msg and str(actual) in msg, msg
+    assert 'expected input' not in msg  # not torch's message

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from mmdet.models.roi_heads.bbox_heads import ConvFCBBoxHead
 
 from ...registry import register
+from ...utils.input_checks import check_in_channels
 
 __all__ = ['HyperNetBBoxHead']
 
@@ -44,6 +45,11 @@ class HyperNetBBoxHead(ConvFCBBoxHead):
         if dropout_ratio > 0:
             for fc in self.shared_fcs:
                 fc.register_forward_hook(self._dropout_hook)
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        """Class scores and box deltas of RoI features ``[N, in_channels, s, s]`` (channels checked once)."""
+        check_in_channels(self, x, self.in_channels)
+        return super().forward(x)
 
     def _dropout_hook(self, module, inputs, output: torch.Tensor) -> torch.Tensor:
         return F.dropout(output, self.dropout_ratio, self.training)
