@@ -13,8 +13,12 @@ from mmengine.config import Config
 from tests.conftest import REPO, run_tool, shapes_overrides, write_config
 from tests.test_distill.afdcd_scalekd_helpers import save_model
 
-AFDCD = 'configs/afdcd/afdcd_r18-w32-r18-w16-d8_1xb8-200_shapes-seg-128.py'
-SCALEKD = 'configs/scalekd/scalekd_vit-p8-r18-w16_1xb32-6e_shapes-cls.py'
+AFDCD = 'configs/afdcd/afdcd_r18-w16-cw-r18-w16-d8_1xb8-200_shapes-seg-128.py'
+# (distillation config, its teacher's config): the Swin teacher of the Shapes table and the ViT-teacher variant
+SCALEKD = [('configs/scalekd/scalekd_swin-p4-r18-w16_1xb32-6e_shapes-cls.py',
+            'configs/scalekd/swin-p4-d16_1xb16-30e_shapes-cls.py'),
+           ('configs/scalekd/scalekd_vit-p8-r18-w16_1xb32-6e_shapes-cls.py',
+            'configs/scalekd/vit-p8-d64_1xb32-10e_shapes-cls.py')]
 
 
 def _export(*args, **kwargs):
@@ -43,7 +47,7 @@ def _check_and_export(tmp_path, cfg, ckpt, prefixes):
 
 @pytest.mark.slow
 def test_afdcd_shapes_config_trains_and_exports(tiny_shapes, tmp_path):
-    teacher_cfg = Config.fromfile(osp.join(REPO, 'configs/afdcd/deeplabv3_r18-w32-d8_1xb8-500_shapes-seg-128.py'))
+    teacher_cfg = Config.fromfile(osp.join(REPO, 'configs/afdcd/deeplabv3_r18-w16-d8_1xb8-800-cw_shapes-seg-128.py'))
     ckpt = save_model(str(tmp_path / 'teacher.pth'), copy.deepcopy(teacher_cfg.model), 'mmseg')
     body = shapes_overrides(tiny_shapes, 'seg') + f"""
 model = dict(teacher_ckpt={ckpt!r})
@@ -64,15 +68,16 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=3))
 
 
 @pytest.mark.slow
-def test_scalekd_shapes_config_trains_and_exports(tiny_shapes, tmp_path):
-    teacher_cfg = Config.fromfile(osp.join(REPO, 'configs/scalekd/vit-p8-d64_1xb32-10e_shapes-cls.py'))
+@pytest.mark.parametrize('config,teacher', SCALEKD, ids=['swin', 'vit'])
+def test_scalekd_shapes_config_trains_and_exports(config, teacher, tiny_shapes, tmp_path):
+    teacher_cfg = Config.fromfile(osp.join(REPO, teacher))
     ckpt = save_model(str(tmp_path / 'teacher.pth'), copy.deepcopy(teacher_cfg.model), 'mmpretrain')
     body = shapes_overrides(tiny_shapes, 'cls') + f"""
 model = dict(teacher_ckpt={ckpt!r})
 train_cfg = dict(max_epochs=1, val_interval=1)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 """
-    cfg = write_config(str(tmp_path / 'scalekd_tiny.py'), SCALEKD, body)
+    cfg = write_config(str(tmp_path / 'scalekd_tiny.py'), config, body)
     wd = str(tmp_path / 'w')
     log = run_tool(['tools/train.py', cfg, '--work-dir', wd])
     log = log.stdout + log.stderr

@@ -154,3 +154,31 @@ def test_scalekd_config_errors(swin_cfg, vit_cfg):
     bad['s4_projector']['query_hw'] = (2, 8)
     with pytest.raises(ValueError, match=r'\(4, 4\) token grid'):
         loss_and_backward(_build(bad), cls_batch())
+
+
+@pytest.mark.parametrize('which', ['swin_cfg', 'vit_cfg'])
+def test_tpp_of_the_teachers_own_stage3_reproduces_its_last_stage(which, request):
+    """The TPP path is the teacher's real last stage: fed the teacher's own stage-3 tokens it gives back exactly
+    the recorded last-stage feature the student is compared with (a wrong block range, norm, cls-token handling or
+    token layout would break this)."""
+    model = _build(request.getfixturevalue(which))
+    model.train()
+    bb, stage = model.teacher.backbone, model.teacher_stage
+    x = model.data_preprocessor(cls_batch(), True)['inputs']
+    seen = {}
+    if which == 'swin_cfg':  # stage 3 before its patch merging
+        hook = bb.stages[2].blocks[-1].register_forward_hook(lambda m, i, o: seen.update(s3=o))
+    else:  # block split - 1, cls token included
+        hook = bb.layers[stage.split - 1].register_forward_hook(lambda m, i, o: seen.update(s3=o))
+    with model.teacher_recorders.recording():
+        model.run_teacher(x, None)
+        target = stage.target_map(model.teacher_recorders['s4'], model.s4_hw).clone()
+        extra = model.teacher_recorders['s3_extra'] if stage.needs_extra_tokens else None
+    model.clear_records()
+    hook.remove()
+    tokens = seen['s3'][:, stage.num_extra_tokens:] if which == 'vit_cfg' else seen['s3']
+    with torch.no_grad():
+        out = stage(tokens, model.s3_hw, extra)
+    assert out.shape == target.shape and torch.allclose(out, target, atol=1e-5)
+    with torch.no_grad():  # and it depends on the tokens (not, e.g., on the recorded extra tokens only)
+        assert not torch.allclose(stage(tokens.flip(1), model.s3_hw, extra), target, atol=1e-3)

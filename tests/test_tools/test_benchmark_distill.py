@@ -9,12 +9,14 @@ from tests.conftest import run_tool
 @pytest.mark.slow
 def test_benchmark_distill_tiny_run():
     out = run_tool(['tools/analysis_tools/benchmark_distill.py', '--methods', 'norm', '--batch-size', '2',
-                    '--size', '32', '--iters', '1', '--warmup', '0', '--repeats', '1', '--device', 'cpu'])
+                    '--size', '32', '--iters', '2', '--warmup', '0', '--repeats', '1', '--device', 'cpu'])
     result = json.loads(out.stdout[out.stdout.index('{\n'):])
     assert [r['method'] for r in result['rows']] == ['norm']
     for row in result['rows']:
         assert row['baseline_ms'] > 0 and row['distill_ms'] > 0
         assert row['time_ratio'] == pytest.approx(row['distill_ms'] / row['baseline_ms'])
+        # both variants timed in one process, interleaved: one baseline and one distill step per timed iteration
+        assert row['timed_pairs'] == 2 and row['pair_ratio_median'] > 0
         assert row['distill_peak_mib'] >= 0 and row['baseline_peak_mib'] >= 0
 
 

@@ -1,22 +1,24 @@
 """Benchmark a distillation train step against its baseline, (teacher no-grad forward + student train step),
 measured in the same run, with the peak memory of each.
 
-Each (method, variant) runs in a fresh subprocess, ``--repeats`` times alternating baseline and distill, and the
-fastest median of each is kept, so that a load change on a shared machine does not land on one side only. Peak
-memory is each subprocess's own: on a GPU the CUDA allocator's
-peak, on the CPU the growth of the process's peak RSS over the resident size after building the models. Methods
-(ImageNet-sized models, synthetic batches):
+Both variants of a method are built in one fresh subprocess and timed **interleaved**: after the warm-up, each
+timed iteration runs one baseline step and one distill step (the order alternating), so a load change on a shared
+machine lands on both sides; the rows give the median time of each side over every timed iteration of every
+``--repeats`` subprocess, their ratio, and the median of the per-iteration ratios. Peak memory: on a GPU the CUDA
+allocator's peak during one extra untimed step above the allocation at its start; on the CPU the sampled peak of
+the resident memory during one extra untimed step above its start
+(:func:`mmext.utils.benchmark.rss_peak_during_mib`), each variant separately. Methods (synthetic batches):
 
 * ``norm``: NORM ResNet-34 -> ResNet-18 (N = 8); baseline = ResNet-34 ``extract_feat`` + ResNet-18 train step.
 * ``kd``: logit KD (FeatureDistiller on ``head.fc``, tau 4), ResNet-34 -> ResNet-18; baseline = ResNet-34
   ``tensor`` forward + ResNet-18 train step.
 * ``dks``: DKS ResNet-18 with three auxiliary branches; baseline = ResNet-18 train step.
 * ``dcm``: DCM ResNet-18 | ResNet-18; baseline = two ResNet-18 train steps.
-* ``afdcd``: Af-DCD with the models of ``configs/afdcd/afdcd_r18-w32-r18-w16-d8_1xb8-200_shapes-seg-128.py``
-  (DeepLabV3-R18-w32 -> DeepLabV3-R18-w16, 8-class masks at ``--size``); baseline = teacher ``tensor`` forward +
+* ``afdcd``: Af-DCD with the models of ``configs/afdcd/afdcd_r18-w16-cw-r18-w16-d8_1xb8-200_shapes-seg-128.py``
+  (DeepLabV3-R18-w16 -> DeepLabV3-R18-w16, 8-class masks at ``--size``); baseline = teacher ``tensor`` forward +
   student train step.
-* ``scalekd``: ScaleKD with the models of ``configs/scalekd/scalekd_vit-p8-r18-w16_1xb32-6e_shapes-cls.py`` (ViT
-  p8-d64 -> ResNet-18-w16, 5 classes, 64 px: the config's token grids fix the size); baseline = teacher ``tensor``
+* ``scalekd``: ScaleKD with the models of ``configs/scalekd/scalekd_swin-p4-r18-w16_1xb32-6e_shapes-cls.py`` (Swin
+  p4-d16 -> ResNet-18-w16, 5 classes, 64 px: the config's token grids fix the size); baseline = teacher ``tensor``
   forward + student train step.
 
 Example::
@@ -27,7 +29,7 @@ import argparse
 import copy
 import json
 import os
-import resource
+import statistics
 import subprocess
 import sys
 
@@ -53,8 +55,8 @@ AUX = [
 ]
 
 
-SHAPES_CONFIGS = dict(afdcd='configs/afdcd/afdcd_r18-w32-r18-w16-d8_1xb8-200_shapes-seg-128.py',
-                     scalekd='configs/scalekd/scalekd_vit-p8-r18-w16_1xb32-6e_shapes-cls.py')
+SHAPES_CONFIGS = dict(afdcd='configs/afdcd/afdcd_r18-w16-cw-r18-w16-d8_1xb8-200_shapes-seg-128.py',
+                     scalekd='configs/scalekd/scalekd_swin-p4-r18-w16_1xb32-6e_shapes-cls.py')
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -120,14 +122,23 @@ def build_case(method: str, variant: str, device: str):
     return step
 
 
-def _rss_mib() -> float:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+VARIANTS = ('baseline', 'distill')
 
 
-def _child(args) -> None:
-    import mmext  # noqa: F401
-    from mmext.utils import measure
+def _peak_mib(step, batch, device: str) -> float:
+    """Peak memory above the start of one untimed step (CUDA allocator, or the sampled process RSS)."""
+    from mmext.utils.benchmark import rss_peak_during_mib
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        start = torch.cuda.memory_allocated()
+        step(batch)
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - start) / 2**20
+    return rss_peak_during_mib(lambda: step(batch))
+
+
+def _batch(args) -> dict:
     from mmpretrain.structures import DataSample
     torch.manual_seed(0)
     size = 64 if args.method == 'scalekd' else args.size
@@ -145,12 +156,34 @@ def _child(args) -> None:
             sample.gt_sem_seg = PixelData(data=torch.randint(0, 8, (1, size, size)))
             samples.append(sample)
         batch['data_samples'] = samples
-    step = build_case(args.method, args.variant, args.device)
-    base_rss = _rss_mib()
-    stats = measure(lambda: step(batch), args.warmup, args.iters, args.device)
-    if not args.device.startswith('cuda'):
-        stats['peak_mem_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0 - base_rss
-    print('RESULT ' + json.dumps(stats))
+    return batch
+
+
+def _child(args) -> None:
+    """Both variants in this process, timed interleaved; prints the per-iteration times and the peaks."""
+    import time
+
+    import mmext  # noqa: F401
+    batch = _batch(args)
+    steps = {v: build_case(args.method, v, args.device) for v in VARIANTS}
+    cuda = args.device.startswith('cuda')
+
+    def timed(variant: str) -> float:
+        start = time.perf_counter()
+        steps[variant](batch)
+        if cuda:
+            torch.cuda.synchronize()
+        return (time.perf_counter() - start) * 1000.0
+
+    for _ in range(args.warmup):
+        for v in VARIANTS:
+            steps[v](batch)
+    times = {v: [] for v in VARIANTS}
+    for i in range(args.iters):
+        for v in (VARIANTS if i % 2 == 0 else VARIANTS[::-1]):
+            times[v].append(timed(v))
+    peaks = {v: _peak_mib(steps[v], batch, args.device) for v in VARIANTS}
+    print('RESULT ' + json.dumps(dict(times=times, peaks=peaks)))
 
 
 def main() -> None:
@@ -158,40 +191,41 @@ def main() -> None:
     parser.add_argument('--methods', nargs='+', default=['norm', 'kd', 'dks', 'dcm'])
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--size', type=int, default=112)
-    parser.add_argument('--iters', type=int, default=5)
+    parser.add_argument('--iters', type=int, default=5, help='timed interleaved iterations per subprocess')
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=2,
-                        help='alternating baseline/distill subprocess pairs; the fastest median is kept')
+                        help='fresh subprocesses per method; their timed iterations are pooled')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--method', help=argparse.SUPPRESS)
-    parser.add_argument('--variant', help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.variant:
+    if args.method:
         _child(args)
         return
+    if args.repeats < 1 or args.iters < 1:
+        raise ValueError(f'--repeats and --iters must be >= 1, got {args.repeats} and {args.iters}')
     rows = []
     for method in args.methods:
         _distiller_cfg(method)  # validate the name early
-        if args.repeats < 1:
-            raise ValueError(f'--repeats must be >= 1, got {args.repeats}')
-        res = {}
+        times = {v: [] for v in VARIANTS}
+        peaks = {v: [] for v in VARIANTS}
         for _ in range(args.repeats):
-            for variant in ('baseline', 'distill'):
-                cmd = [sys.executable, __file__, '--method', method, '--variant', variant, '--batch-size',
-                       str(args.batch_size), '--size', str(args.size), '--iters', str(args.iters), '--warmup',
-                       str(args.warmup), '--device', args.device]
-                out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-                stats = json.loads([ln for ln in out.splitlines() if ln.startswith('RESULT ')][-1][7:])
-                if variant not in res or stats['median_ms'] < res[variant]['median_ms']:
-                    res[variant] = stats
-        rows.append(dict(method=method, baseline_ms=res['baseline']['median_ms'],
-                         distill_ms=res['distill']['median_ms'],
-                         time_ratio=res['distill']['median_ms'] / res['baseline']['median_ms'],
-                         baseline_peak_mib=res['baseline']['peak_mem_mib'],
-                         distill_peak_mib=res['distill']['peak_mem_mib']))
+            cmd = [sys.executable, __file__, '--method', method, '--batch-size', str(args.batch_size), '--size',
+                   str(args.size), '--iters', str(args.iters), '--warmup', str(args.warmup), '--device',
+                   args.device]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            res = json.loads([ln for ln in out.splitlines() if ln.startswith('RESULT ')][-1][7:])
+            for v in VARIANTS:
+                times[v] += res['times'][v]
+                peaks[v].append(res['peaks'][v])
+        base, dist = (statistics.median(times[v]) for v in VARIANTS)
+        rows.append(dict(method=method, baseline_ms=base, distill_ms=dist, time_ratio=dist / base,
+                         pair_ratio_median=statistics.median(d / b for b, d in zip(*times.values())),
+                         timed_pairs=len(times['baseline']),
+                         baseline_peak_mib=statistics.median(peaks['baseline']),
+                         distill_peak_mib=statistics.median(peaks['distill'])))
         print('ROW ' + json.dumps(rows[-1]), flush=True)
     print(json.dumps(dict(device=args.device, threads=torch.get_num_threads(), batch_size=args.batch_size,
-                          size=args.size, iters=args.iters, rows=rows), indent=2))
+                          size=args.size, iters=args.iters, repeats=args.repeats, rows=rows), indent=2))
 
 
 if __name__ == '__main__':
