@@ -150,7 +150,8 @@ def test_converter_tool_end_to_end(tmp_path):
     import mmext  # noqa: F401
     from mmext.datasets import SSCDataset
     repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    spec = importlib.util.spec_from_file_location('nyu_ssc2npz', osp.join(repo, 'tools/dataset_converters/nyu_ssc2npz.py'))
+    spec = importlib.util.spec_from_file_location('nyu_ssc2npz',
+                                                  osp.join(repo, 'tools/dataset_converters/nyu_ssc2npz.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     X, Y, Z = 16, 8, 16
