@@ -35,7 +35,7 @@ def test_sparse_tensor_dense_roundtrip():
     torch.testing.assert_close(back.dense(), d)
 
 
-@pytest.mark.parametrize('kernel,dilation', [(3, 1), (5, 1), (3, 2), ((3, 1, 3), 1)])
+@pytest.mark.parametrize('kernel,dilation', [(3, 1), (5, 1), (3, 2), ((3, 1, 3), 1), (2, 1), ((2, 3, 4), 1)])
 def test_subm_matches_dense_conv(kernel, dilation):
     x = random_sparse()
     conv = SpSubMConv3d(3, 5, kernel, dilation=dilation)
@@ -212,12 +212,84 @@ def test_mmcv_cuda_backend_matches_torch_backend(kind):
     torch.testing.assert_close(out_torch_gpu.cpu(), ref, rtol=1e-4, atol=1e-4)
 
 
-def test_sorted_key_lookup_matches_dense_table(monkeypatch):
-    """Large grids look sites up by sorted keys instead of a dense index table: same rulebook."""
+@pytest.mark.parametrize('kind', [dict(kernel=3, subm=True), dict(kernel=(2, 3, 4), subm=True),
+                                  dict(kernel=3, stride=2, padding=1), dict(kernel=2, stride=2, transposed=True)])
+def test_sorted_key_lookup_matches_dense_table(monkeypatch, kind):
+    """Large grids look sites up by sorted keys / torch.unique instead of dense tables: same rulebook."""
     from mmext.ops.sparse import rulebook
     x = random_sparse()
-    fast = build_rulebook(x.indices, x.spatial_shape, 3, subm=True)
+    fast = build_rulebook(x.indices, x.spatial_shape, **kind)
     monkeypatch.setattr(rulebook, 'DENSE_TABLE_MAX_SITES', 0)
-    slow = build_rulebook(x.indices, x.spatial_shape, 3, subm=True)
+    slow = build_rulebook(x.indices, x.spatial_shape, **kind)
+    assert torch.equal(fast.out_indices, slow.out_indices) and fast.num_pairs() == slow.num_pairs() > 0
     for (a_i, a_o), (b_i, b_o) in zip(fast.pairs, slow.pairs):
         assert torch.equal(a_i, b_i) and torch.equal(a_o, b_o)
+
+
+def test_subm_rulebook_symmetry_and_restriction():
+    """A symmetric kernel looks up half of the offsets: offset K-1-k holds k's pairs reversed, the centre is the
+    identity; the pairs are exactly the brute-force neighbour pairs. ``restricted`` drops offsets."""
+    x = random_sparse(batch=2, shape=(6, 5, 7), occupancy=0.3)
+    rb = build_rulebook(x.indices, x.spatial_shape, 3, subm=True)
+    assert rb.identity_offset == 13
+    pos = {tuple(r): i for i, r in enumerate(x.indices.tolist())}
+    for k, (i_rows, o_rows) in enumerate(rb.pairs):
+        dz, dy, dx = k // 9 - 1, k // 3 % 3 - 1, k % 3 - 1
+        want = sorted((pos[(b, z + dz, y + dy, xx + dx)], o) for (b, z, y, xx), o in pos.items()
+                      if (b, z + dz, y + dy, xx + dx) in pos)
+        assert sorted(zip(i_rows.tolist(), o_rows.tolist())) == want, f'offset {k}'
+    keep = [k % 2 == 0 for k in range(27)]
+    sub = rb.restricted(keep)
+    for k, ((a_i, a_o), (b_i, b_o)) in enumerate(zip(rb.pairs, sub.pairs)):
+        assert (torch.equal(a_i, b_i) and torch.equal(a_o, b_o)) if keep[k] else b_i.numel() == 0
+    with pytest.raises(ValueError, match='27 kernel offsets'):
+        rb.restricted([True])
+
+
+def test_indices_stored_row_major():
+    """``Tensor.nonzero`` may return a column-major tensor; mmcv's kernels read the raw buffer, so the sparse tensor
+    keeps its indices contiguous int32."""
+    mask = torch.rand(1, 6, 6, 6, generator=torch.Generator().manual_seed(0)) < 0.3
+    idx = mask.nonzero().t().contiguous().t()  # column-major for sure
+    x = SparseTensor(torch.ones(idx.shape[0], 1), idx, [6, 6, 6], 1)
+    assert x.indices.is_contiguous() and x.indices.dtype == torch.int32 and torch.equal(x.indices.long(), idx)
+
+
+@pytest.mark.parametrize('kind', ['subm', 'conv', 'sgc', 'inverse'])
+def test_gather_gemm_scatter_gradcheck(kind):
+    """The custom autograd function (gathers recomputed in backward) against finite differences, float64."""
+    from mmext.ops.sparse import gather_gemm_scatter, sgc_offset_mask
+    x = random_sparse(batch=1, channels=2, shape=(5, 4, 5), occupancy=0.4)
+    if kind in ('subm', 'sgc'):
+        rb = build_rulebook(x.indices, x.spatial_shape, 3, subm=True)
+        rb = rb.restricted(sgc_offset_mask([3] * 3)) if kind == 'sgc' else rb
+    else:
+        rb = build_rulebook(x.indices, x.spatial_shape, 3, 2, 1)
+    feats = x.features.double().requires_grad_()
+    if kind == 'inverse':
+        rb = rb.inverted()
+        feats = torch.randn(rb.in_indices.shape[0], 2, dtype=torch.double, requires_grad=True)
+    w = torch.randn(27, 2, 3, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda f, ww: gather_gemm_scatter(f, ww, rb), (feats, w))
+
+
+def test_sgc_offset_rulebook_equals_release_batch_shift():
+    """The PyTorch backend runs SGC as the plain rulebook restricted to same-group offsets; the release shifts the
+    batch index by the group instead (what runs on mmcv's ops): same outputs and gradients, same pair count."""
+    from mmext.ops.sparse import group_sparse_tensor, sgc_offset_mask
+    x = random_sparse(batch=2, channels=3, shape=(9, 8, 10), occupancy=0.4)
+    for pattern, groups in (((1, 2, 3), 4), ((1, 1, 1), 3), ((2, 1, 0), 2)):
+        sgc = SGCSubMConv3d(3, 4, 3, pattern=pattern, num_groups=groups, indice_key='a')
+        plain = SpSubMConv3d(3, 4, 3)
+        plain.load_state_dict(sgc.state_dict())
+        f1 = x.features.clone().requires_grad_()
+        out = sgc(x.replace_feature(f1))
+        f2 = x.features.clone().requires_grad_()
+        ref = plain(group_sparse_tensor(x.replace_feature(f2), pattern, groups))
+        torch.testing.assert_close(out.features, ref.features)
+        assert sgc.last_num_pairs == plain.last_num_pairs
+        (out.features * ref.features.detach()).sum().backward()
+        (ref.features * ref.features.detach()).sum().backward()
+        torch.testing.assert_close(f1.grad, f2.grad)
+        torch.testing.assert_close(sgc.weight.grad, plain.weight.grad)
+        assert sum(sgc_offset_mask([3, 3, 3], [1, 1, 1], pattern, groups)) < 27

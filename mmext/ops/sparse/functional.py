@@ -45,19 +45,70 @@ def resolve_backend(backend: str, features: torch.Tensor) -> str:
     return backend
 
 
-def gather_gemm_scatter(features: torch.Tensor, weight: torch.Tensor, pairs: Sequence[Tuple[torch.Tensor,
-                        torch.Tensor]], num_out: int) -> torch.Tensor:
+class _GatherGemmScatter(torch.autograd.Function):
+    """``out[o] += x[i] @ W[k]`` over a rulebook's segments; backward recomputes the gathers (nothing of size
+    ``pairs x C`` is kept between forward and backward, as spconv's native algorithm)."""
+
+    @staticmethod
+    def forward(ctx, features, weight, in_rows, out_rows, segments, identity, num_out):
+        if identity is not None:  # submanifold centre: every site onto itself
+            out = features @ weight[identity]
+        else:
+            out = features.new_zeros((num_out, weight.shape[-1]))
+        if in_rows.numel():
+            gathered = features.index_select(0, in_rows)
+            prod = gathered.new_empty((in_rows.numel(), weight.shape[-1]))
+            for s, n, k in segments:
+                torch.mm(gathered[s:s + n], weight[k], out=prod[s:s + n])
+            out.index_add_(0, out_rows, prod)
+        ctx.save_for_backward(features, weight, in_rows, out_rows)
+        ctx.segments, ctx.identity = segments, identity
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        features, weight, in_rows, out_rows = ctx.saved_tensors
+        need_x, need_w = ctx.needs_input_grad[:2]
+        grad_out = grad_out.contiguous()
+        dx = dw = None
+        if need_w:
+            dw = torch.zeros_like(weight)
+        if need_x:
+            dx = grad_out @ weight[ctx.identity].t() if ctx.identity is not None else torch.zeros_like(features)
+        if ctx.identity is not None and need_w:
+            torch.mm(features.t(), grad_out, out=dw[ctx.identity])
+        if in_rows.numel() and (need_x or need_w):
+            g = grad_out.index_select(0, out_rows)
+            if need_w:
+                gathered = features.index_select(0, in_rows)
+                for s, n, k in ctx.segments:
+                    torch.mm(gathered[s:s + n].t(), g[s:s + n], out=dw[k])
+            if need_x:
+                dprod = g.new_empty((in_rows.numel(), weight.shape[-2]))
+                for s, n, k in ctx.segments:
+                    torch.mm(g[s:s + n], weight[k].t(), out=dprod[s:s + n])
+                dx.index_add_(0, in_rows, dprod)
+        return dx, dw, None, None, None, None, None
+
+
+def gather_gemm_scatter(features: torch.Tensor, weight: torch.Tensor, rulebook: Rulebook,
+                        num_out: Optional[int] = None) -> torch.Tensor:
     """``out[o] += features[i] @ weight[k]`` for every pair ``(i, o)`` of offset ``k`` (autograd-friendly).
 
+    One gather of all pairs' inputs, one GEMM per non-empty offset, one scatter-add; a submanifold rulebook's
+    centre offset is a plain matrix product.
+
     Args:
-        features: ``[N, C_in]``. weight: ``[K, C_in, C_out]``. pairs: ``K`` tuples of int64 row tensors.
+        features: ``[N, C_in]``. weight: ``[K, C_in, C_out]``. rulebook: from :func:`build_rulebook`.
+        num_out: output rows (default: the rulebook's output sites).
     """
-    out = features.new_zeros((num_out, weight.shape[-1]))
-    for k, (i_rows, o_rows) in enumerate(pairs):
-        if i_rows.numel() == 0:
-            continue
-        out.index_add_(0, o_rows, features.index_select(0, i_rows) @ weight[k])
-    return out
+    if weight.dim() != 3 or weight.shape[0] != rulebook.kernel_volume:
+        raise ValueError(f'gather_gemm_scatter: weight must be [K={rulebook.kernel_volume}, C_in, C_out], '
+                         f'got {tuple(weight.shape)}')
+    num_out = rulebook.out_indices.shape[0] if num_out is None else int(num_out)
+    return _GatherGemmScatter.apply(features.contiguous(), weight.to(features.dtype).contiguous(),
+                                    rulebook.in_rows, rulebook.out_rows, rulebook.segments,
+                                    rulebook.identity_offset, num_out)
 
 
 def _cache_get(x: SparseTensor, key: Optional[str], tag: str):
@@ -70,7 +121,21 @@ def _cache_get(x: SparseTensor, key: Optional[str], tag: str):
     return data
 
 
-def _torch_conv(x, weight, kernel, stride, padding, dilation, subm, transposed, inverse, output_padding, key):
+def _restricted(x: SparseTensor, rb: Rulebook, key: Optional[str], offset_mask: Sequence[bool]) -> Rulebook:
+    """``rb`` limited to the offsets of ``offset_mask``, cached next to ``rb`` under ``key``."""
+    mask = tuple(bool(m) for m in offset_mask)
+    if key is None:
+        return rb.restricted(mask)
+    cache_key = (key, mask)
+    got = x.indice_dict.get(cache_key)
+    if got is None or got[1][0] is not rb:
+        got = ('torch', (rb, rb.restricted(mask)))
+        x.indice_dict[cache_key] = got
+    return got[1][1]
+
+
+def _torch_conv(x, weight, kernel, stride, padding, dilation, subm, transposed, inverse, output_padding, key,
+                offset_mask=None):
     if inverse:
         rb = _cache_get(x, key, 'torch')
         if rb is None:
@@ -87,12 +152,18 @@ def _torch_conv(x, weight, kernel, stride, padding, dilation, subm, transposed, 
                                 output_padding)
             if key is not None:
                 x.indice_dict[key] = ('torch', rb)
+    if offset_mask is not None:
+        rb = _restricted(x, rb, key, offset_mask)
     w = weight.reshape(-1, weight.shape[-2], weight.shape[-1])
-    feats = gather_gemm_scatter(x.features, w, rb.pairs, rb.out_indices.shape[0])
+    feats = gather_gemm_scatter(x.features, w, rb)
     return feats, rb.out_indices, rb.out_shape, rb.num_pairs()
 
 
-def _mmcv_conv(x, weight, kernel, stride, padding, dilation, subm, transposed, inverse, output_padding, key):
+def _mmcv_conv(x, weight, kernel, stride, padding, dilation, subm, transposed, inverse, output_padding, key,
+               offset_mask=None):
+    if offset_mask is not None:
+        raise ValueError("sparse conv: offset_mask is only implemented by backend='torch' (SGC runs on mmcv's ops "
+                         'through group_sparse_tensor)')
     from mmcv.ops import sparse_functional as Fsp
     from mmcv.ops import sparse_ops
     if inverse:
@@ -125,11 +196,16 @@ def _mmcv_conv(x, weight, kernel, stride, padding, dilation, subm, transposed, i
 def sparse_conv3d(x: SparseTensor, weight: torch.Tensor, bias: Optional[torch.Tensor], kernel: List[int],
                   stride: List[int], padding: List[int], dilation: List[int], subm: bool = False,
                   transposed: bool = False, inverse: bool = False, output_padding: Optional[List[int]] = None,
-                  indice_key: Optional[str] = None, backend: str = 'auto') -> Tuple[SparseTensor, int]:
+                  indice_key: Optional[str] = None, backend: str = 'auto',
+                  offset_mask: Optional[Sequence[bool]] = None) -> Tuple[SparseTensor, int]:
     """One sparse 3D convolution; returns the output tensor and its number of rulebook pairs.
 
     ``weight`` is ``[kD, kH, kW, C_in, C_out]`` (mmcv's layout). FLOPs = ``2 * pairs * C_in * C_out``.
+    ``offset_mask`` (``K`` flags, ``backend='torch'`` only) drops the pairs of the unflagged kernel offsets
+    (SGC's cross-group offsets); the restricted rulebook is cached next to the full one under ``indice_key``.
     """
+    if offset_mask is not None and len(offset_mask) != int(torch.tensor(kernel).prod()):
+        raise ValueError(f'sparse conv: offset_mask has {len(offset_mask)} flags for kernel {list(kernel)}')
     output_padding = output_padding or [0, 0, 0]
     if x.features.shape[1] != weight.shape[-2]:
         raise ValueError(f'sparse conv: input has {x.features.shape[1]} channels, weight expects {weight.shape[-2]}')
@@ -141,7 +217,7 @@ def sparse_conv3d(x: SparseTensor, weight: torch.Tensor, bias: Optional[torch.Te
     else:
         impl = _mmcv_conv if resolve_backend(backend, x.features) == 'mmcv' else _torch_conv
         feats, out_idx, out_shape, n_pairs = impl(x, weight, kernel, stride, padding, dilation, subm, transposed,
-                                                  inverse, output_padding, indice_key)
+                                                  inverse, output_padding, indice_key, offset_mask)
         out = SparseTensor(feats, out_idx, out_shape, x.batch_size, x.indice_dict)
     if bias is not None:
         out.features = out.features + bias
@@ -165,9 +241,7 @@ def sparse_max_pool3d(x: SparseTensor, kernel: List[int], stride: List[int], pad
         return SparseTensor(feats, outids, out_shape, x.batch_size, x.indice_dict)
     rb: Rulebook = build_rulebook(x.indices, x.spatial_shape, kernel, stride, padding, dilation)
     c = x.features.shape[1]
-    in_rows = torch.cat([p[0] for p in rb.pairs])
-    out_rows = torch.cat([p[1] for p in rb.pairs])
     out = x.features.new_zeros((rb.out_indices.shape[0], c))
-    out = out.scatter_reduce(0, out_rows[:, None].expand(-1, c), x.features.index_select(0, in_rows), 'amax',
-                             include_self=True)
+    out = out.scatter_reduce(0, rb.out_rows[:, None].expand(-1, c), x.features.index_select(0, rb.in_rows),
+                             'amax', include_self=True)
     return SparseTensor(out, rb.out_indices, rb.out_shape, x.batch_size, x.indice_dict)

@@ -4,18 +4,23 @@
 arXiv 1907.05091. Active voxels are split into ``G`` groups by ``(a*x + b*y + c*z) mod G`` (the release's
 pattern4: ``(a, b, c) = (1, 2, 3)``, ``G = 4``); a submanifold conv then connects each voxel only to neighbours of
 its own group, so the conv does about ``1/G`` of the multiply-adds. As in the release (``unet_add.py``), the
-groups are made by shifting each voxel's batch index by ``group * batch_size``, running the ordinary
-submanifold conv on that tensor (same feature rows) and putting the features back under the original sites.
+groups can be made by shifting each voxel's batch index by ``group * batch_size``, running the ordinary
+submanifold conv on that tensor (same feature rows) and putting the features back under the original sites; this
+is how SGC runs on mmcv's CUDA ops. Because the group of the neighbour at offset ``o`` is
+``(g + a*ox + b*oy + c*oz) mod G``, two voxels share a group exactly when their offset satisfies
+``(a*ox + b*oy + c*oz) mod G == 0``: on the PyTorch backend SGC is the plain submanifold rulebook restricted to
+those offsets (7 of 27 for pattern4), which reuses the level's rulebook instead of building a grouped one.
 Axes: ``x``, ``y``, ``z`` are the last, middle and first spatial index of ``(batch, z, y, x)``.
 """
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 
+from .functional import resolve_backend, sparse_conv3d
 from .modules import IntOr3, SpSubMConv3d
 from .sparse_tensor import SparseTensor
 
-__all__ = ['sgc_groups', 'group_sparse_tensor', 'SGCSubMConv3d']
+__all__ = ['sgc_groups', 'sgc_offset_mask', 'group_sparse_tensor', 'SGCSubMConv3d']
 
 
 def sgc_groups(indices: torch.Tensor, pattern: Sequence[int] = (1, 2, 3), num_groups: int = 4) -> torch.Tensor:
@@ -27,6 +32,15 @@ def sgc_groups(indices: torch.Tensor, pattern: Sequence[int] = (1, 2, 3), num_gr
     a, b, c = (int(v) for v in pattern)
     idx = indices.long()
     return (a * idx[:, 3] + b * idx[:, 2] + c * idx[:, 1]) % int(num_groups)
+
+
+def sgc_offset_mask(kernel: Sequence[int], dilation: Sequence[int] = (1, 1, 1), pattern: Sequence[int] = (1, 2, 3),
+                    num_groups: int = 4) -> List[bool]:
+    """For each submanifold kernel offset (row-major ``(kz, ky, kx)``, relative offset ``j * d - k // 2``), whether
+    it joins voxels of the same group: ``(a*ox + b*oy + c*oz) mod G == 0``."""
+    a, b, c = (int(v) for v in pattern)
+    rel = [[j * d - k // 2 for j in range(k)] for k, d in zip(kernel, dilation)]
+    return [(a * ox + b * oy + c * oz) % int(num_groups) == 0 for oz in rel[0] for oy in rel[1] for ox in rel[2]]
 
 
 def group_sparse_tensor(x: SparseTensor, pattern: Sequence[int] = (1, 2, 3), num_groups: int = 4,
@@ -55,10 +69,18 @@ class SGCSubMConv3d(SpSubMConv3d):
         sgc_groups(torch.zeros(1, 4, dtype=torch.int32), pattern, num_groups)  # validates
         self.pattern = tuple(int(v) for v in pattern)
         self.num_groups = int(num_groups)
+        self.offset_mask = sgc_offset_mask(self.kernel_size, self.dilation, self.pattern, self.num_groups)
 
     def forward(self, x: SparseTensor) -> SparseTensor:
         if self.num_groups == 1:
             return super().forward(x)
+        if not isinstance(x, SparseTensor):
+            raise TypeError(f'SGCSubMConv3d expects a SparseTensor, got {type(x).__name__}')
+        if resolve_backend(self.backend, x.features) == 'torch':  # the level's rulebook, same-group offsets only
+            out, self.last_num_pairs = sparse_conv3d(
+                x, self.weight, self.bias, self.kernel_size, self.stride, self.padding, self.dilation, subm=True,
+                indice_key=self.indice_key, backend='torch', offset_mask=self.offset_mask)
+            return out
         out = super().forward(group_sparse_tensor(x, self.pattern, self.num_groups))
         return SparseTensor(out.features, x.indices, x.spatial_shape, x.batch_size, x.indice_dict)
 

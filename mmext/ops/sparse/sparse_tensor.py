@@ -52,7 +52,9 @@ class SparseTensor:
         if len(spatial_shape) != 3:
             raise ValueError(f'SparseTensor: spatial_shape must be [D, H, W], got {list(spatial_shape)}')
         self.features = features
-        self.indices = indices.int() if indices.dtype != torch.int32 else indices
+        # row-major int32: mmcv's (and spconv's) kernels read the raw buffer and ignore strides, and
+        # ``Tensor.nonzero`` may return a column-major tensor
+        self.indices = indices.to(torch.int32).contiguous()
         self.spatial_shape: List[int] = [int(s) for s in spatial_shape]
         self.batch_size = int(batch_size)
         self.indice_dict: Dict = {} if indice_dict is None else indice_dict

@@ -50,9 +50,7 @@ def prune_to_predicted(x: SparseTensor, logits: torch.Tensor, kernel: int = 3) -
     (the release's coarse-to-fine ``scn.abstract`` step). ``logits`` are ``[N, C]`` on ``x``'s sites."""
     occ = (logits.detach().argmax(1) > 0).float()[:, None]
     rb = build_rulebook(x.indices, x.spatial_shape, kernel, subm=True)
-    hit = torch.zeros_like(occ)
-    for i_rows, o_rows in rb.pairs:
-        if i_rows.numel():
-            hit = hit.index_add(0, o_rows, occ.index_select(0, i_rows))
+    hit = occ.clone() if rb.identity_offset is not None else torch.zeros_like(occ)
+    hit.index_add_(0, rb.out_rows, occ.index_select(0, rb.in_rows))
     keep = hit[:, 0] > 0
     return SparseTensor(x.features[keep], x.indices[keep], x.spatial_shape, x.batch_size, x.indice_dict)

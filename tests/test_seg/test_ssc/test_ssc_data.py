@@ -128,32 +128,3 @@ def test_metric_on_a_known_case():
     assert res['ssc_miou'] == pytest.approx(25.0), 'mean over the classes present (5 and 6)'
     with pytest.raises(ValueError, match='eval_region'):
         SSCMetric(eval_region='visible')
-
-
-def test_nyu_sscnet_files_roundtrip(tmp_path):
-    """The NYU reader on files written in SSCNet's layout (as documented in nyu_ssc.py), and the TSDF of a
-    known depth: a wall 1 m in front of a camera looking along world +y."""
-    from PIL import Image
-
-    from mmext.datasets.shapes3d import convert_nyu_scene, read_sscnet_bin, read_sscnet_depth, write_sscnet_bin
-    rng = np.random.default_rng(0)
-    label = rng.integers(0, 12, (24, 8, 24)).astype(np.uint8)
-    label[:4] = 255
-    pose = np.eye(4, dtype=np.float32)
-    pose[:3, :3] = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], np.float32)  # cam x->world x, z->world y, y->-z
-    origin = np.array([-1.25, 0.0, -0.45], np.float32)  # grid centre (x 12, height 4) on the optical axis
-    write_sscnet_bin(str(tmp_path / 's.bin'), origin, pose, label)
-    data = read_sscnet_bin(str(tmp_path / 's.bin'), grid=(24, 8, 24))
-    assert np.array_equal(data['label'], label) and np.allclose(data['cam_pose'], pose)
-    mm = np.full((480, 640), 1000, np.uint16)  # 1 m everywhere, stored with SSCNet's bit rotation
-    Image.fromarray(((mm << 3) | (mm >> 13)).astype(np.uint16)).save(tmp_path / 'd.png')
-    depth = read_sscnet_depth(str(tmp_path / 'd.png'))
-    assert np.allclose(depth, 1.0)
-    scene = convert_nyu_scene(depth, data, vox_unit=0.1, trunc_voxels=2)
-    t = scene['tsdf']
-    assert t.shape == (24, 8, 24)
-    # voxel grid z (world y, along the optical axis) at 0.1 m: centre 0.45 m is free, 1.05 m just behind the wall
-    assert t[12, 4, 4] == pytest.approx(1.0) and t[12, 4, 10] == pytest.approx(-0.25, abs=1e-4)
-    assert t[12, 4, 20] == -1, 'far behind the wall: occluded'
-    with pytest.raises(ValueError, match='run lengths cover'):
-        read_sscnet_bin(str(tmp_path / 's.bin'), grid=(24, 8, 25))
