@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .dynamic_conv import build_attention_norm, dynamic_conv2d
+from .dynamic_conv import _export_mode, build_attention_norm, dynamic_conv2d, per_sample_conv2d
 from .temperature_check import TemperatureScheduleCheck
 
 __all__ = ['KWAttention', 'KWLayerBase', 'KWConv2d', 'KWLinear']
@@ -157,20 +157,30 @@ class KWLayerBase(TemperatureScheduleCheck, nn.Module):
         self.attention.tau.fill_(float(tau))
         self._mark_temperature_scheduled()
 
-    def dynamic_weight(self, pooled: Tensor) -> Tensor:
-        """Per-sample kernels ``[B, out, in/groups, *kernel_size]`` from pooled features ``[B, C]``."""
-        self._check_temperature_schedule()
-        if self.attention is None:
-            raise RuntimeError(f'{type(self).__name__} has no cells: call WarehouseManager.store() and '
-                               f'allocate(model) after building the model')
-        b = pooled.shape[0]
-        att = self.attention(pooled).reshape(b * self.num_mixtures, -1)  # [B*m, n]
-        cells = self._manager[0].weights[self.warehouse_id]
-        w = torch.mm(att, cells.reshape(cells.shape[0], -1))  # [B*m, c_out*c_in]
+    def cells(self) -> Tensor:
+        """This layer's warehouse ``[n, c_out, c_in, 1...]`` (shared with the other layers of its warehouse)."""
+        return self._manager[0].weights[self.warehouse_id]
+
+    def assemble(self, att: Tensor, cells: Tensor) -> Tensor:
+        """Per-sample kernels from the attention ``[B, m, n]``: one ``[B*m, n] x [n, c_out*c_in]`` matmul."""
+        b = att.shape[0]
+        w = torch.mm(att.reshape(b * self.num_mixtures, -1), cells.reshape(cells.shape[0], -1))  # [B*m, cell]
         c_out, c_in = self.cell_shape[1:3]
         w = w.reshape(b, self.g_spatial, self.g_out, self.g_in, c_out, c_in)
         w = w.permute(0, 2, 4, 3, 5, 1)  # [B, g_out, c_out, g_in, c_in, spatial]
         return w.reshape(b, *self.weight_shape)
+
+    def kernel_attention(self, pooled: Tensor) -> Tensor:
+        """The attention ``[B, m, n]`` from pooled features ``[B, C]`` (checks that the layer has cells)."""
+        self._check_temperature_schedule()
+        if self.attention is None:
+            raise RuntimeError(f'{type(self).__name__} has no cells: call WarehouseManager.store() and '
+                               f'allocate(model) after building the model')
+        return self.attention(pooled)
+
+    def dynamic_weight(self, pooled: Tensor) -> Tensor:
+        """Per-sample kernels ``[B, out, in/groups, *kernel_size]`` from pooled features ``[B, C]``."""
+        return self.assemble(self.kernel_attention(pooled), self.cells())
 
 
 class KWConv2d(KWLayerBase):
@@ -196,9 +206,13 @@ class KWConv2d(KWLayerBase):
 
     def forward(self, x: Tensor, offset: Optional[Tensor] = None, mask: Optional[Tensor] = None,
                 deform_groups: int = 1) -> Tensor:
-        weight = self.dynamic_weight(x.mean(dim=(2, 3)))
-        return dynamic_conv2d(x, weight, self.bias, self.stride, self.padding, self.dilation, self.groups, offset,
-                              mask, deform_groups)
+        att = self.kernel_attention(x.mean(dim=(2, 3)))
+        if offset is not None or _export_mode():
+            return dynamic_conv2d(x, self.assemble(att, self.cells()), self.bias, self.stride, self.padding,
+                                  self.dilation, self.groups, offset, mask, deform_groups)
+        out = per_sample_conv2d(x, self.assemble, (att, self.cells()), (x.shape[0], *self.weight_shape),
+                                self.stride, self.padding, self.dilation, self.groups)
+        return out if self.bias is None else out + self.bias.reshape(1, -1, 1, 1)
 
     def extra_repr(self) -> str:
         return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, '
