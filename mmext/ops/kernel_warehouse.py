@@ -162,10 +162,18 @@ class KWLayerBase(TemperatureScheduleCheck, nn.Module):
         return self._manager[0].weights[self.warehouse_id]
 
     def assemble(self, att: Tensor, cells: Tensor) -> Tensor:
-        """Per-sample kernels from the attention ``[B, m, n]``: one ``[B*m, n] x [n, c_out*c_in]`` matmul."""
+        """Per-sample kernels from the attention ``[B, m, n]``: one ``[B*m, n] x [n, c_out*c_in]`` matmul.
+
+        At batch 1, when the cell is the whole ``[out, in]`` kernel plane (one mixture per spatial tap), the matmul
+        is taken transposed, ``[c_out*c_in, n] x [n, taps]``, whose result is already ``[out, in, kh, kw]``: no
+        permuting copy of the kernel.
+        """
         b = att.shape[0]
-        w = torch.mm(att.reshape(b * self.num_mixtures, -1), cells.reshape(cells.shape[0], -1))  # [B*m, cell]
         c_out, c_in = self.cell_shape[1:3]
+        if b == 1 and self.g_out == 1 and self.g_in == 1:
+            w = torch.mm(cells.reshape(cells.shape[0], -1).t(), att[0].t())  # [c_out*c_in, taps]
+            return w.reshape(1, *self.weight_shape)
+        w = torch.mm(att.reshape(b * self.num_mixtures, -1), cells.reshape(cells.shape[0], -1))  # [B*m, cell]
         w = w.reshape(b, self.g_spatial, self.g_out, self.g_in, c_out, c_in)
         w = w.permute(0, 2, 4, 3, 5, 1)  # [B, g_out, c_out, g_in, c_in, spatial]
         return w.reshape(b, *self.weight_shape)

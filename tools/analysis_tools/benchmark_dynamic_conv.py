@@ -128,13 +128,15 @@ def profile_model(model: nn.Module, released: bool, args, title: str) -> None:
     fwd = logits_fn(model, released)
     model.eval()
     x = torch.randn(1, 3, args.size, args.size, device=args.device)
-    xt = torch.randn(args.train_batch_sizes[0], 3, args.size, args.size, device=args.device)
+    xt = torch.randn((args.train_batch_sizes or [1])[0], 3, args.size, args.size, device=args.device)
     with torch.no_grad():
         fwd(x)
         with profile(activities=[ProfilerActivity.CPU]) as p:
             fwd(x)
     print(f'## profile: {title}, inference batch 1\n' +
           p.key_averages().table(sort_by='self_cpu_time_total', row_limit=args.profile_rows), flush=True)
+    if not args.train_batch_sizes:
+        return
     model.train()
     with profile(activities=[ProfilerActivity.CPU]) as p:
         fwd(xt).float().mean().backward()
