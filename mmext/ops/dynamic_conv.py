@@ -229,22 +229,31 @@ class _RecomputedKernelConv(torch.autograd.Function):
                 *tensors: Optional[Tensor]) -> Tensor:
         with torch.no_grad():
             weight = assemble(*tensors)
+            out = _per_sample_forward(x, weight, spec)
         ctx.spec, ctx.assemble = spec, assemble
+        device = x.device.type
+        ctx.autocast = (device, torch.is_autocast_enabled(device), torch.get_autocast_dtype(device))
         ctx.save_for_backward(x, *tensors)
-        return _per_sample_forward(x, weight, spec)
+        return out
 
     @staticmethod
     def backward(ctx, grad: Tensor):  # type: ignore[override]
         x, *tensors = ctx.saved_tensors
         need = ctx.needs_input_grad[3:]
-        with torch.enable_grad():
+        device, autocast, dtype = ctx.autocast
+        with torch.enable_grad(), torch.autocast(device, dtype=dtype, enabled=autocast):  # as in forward
             inputs = [t.detach().requires_grad_() if t is not None and n else t for t, n in zip(tensors, need)]
             weight = ctx.assemble(*inputs)
-        gx, gw = _per_sample_backward(grad, x, weight.detach(), ctx.spec, ctx.needs_input_grad[0], any(need))
+        # under autocast the forward convolved in grad's dtype: so does the library conv's backward (it accumulates
+        # in float32 itself); the matmul formulations (whose col2im would sum in bfloat16) run in the inputs' dtype
+        dt = grad.dtype if ctx.spec.mode in ('single', 'grouped') else torch.promote_types(grad.dtype, x.dtype)
+        gx, gw = _per_sample_backward(grad.to(dt), x.to(dt), weight.detach().to(dt), ctx.spec,
+                                      ctx.needs_input_grad[0], any(need))
+        gx = None if gx is None else gx.to(x.dtype)
         grads: list = [None] * len(tensors)
         wanted = [i for i, t in enumerate(inputs) if t is not None and need[i]]
         if wanted and gw is not None and weight.requires_grad:
-            for i, g in zip(wanted, torch.autograd.grad(weight, [inputs[i] for i in wanted], gw,
+            for i, g in zip(wanted, torch.autograd.grad(weight, [inputs[i] for i in wanted], gw.to(weight.dtype),
                                                         allow_unused=True)):
                 grads[i] = g
         return (gx, None, None, *grads)

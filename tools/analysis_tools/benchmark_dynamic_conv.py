@@ -13,7 +13,7 @@ run next to its static network (mmpretrain ResNet-50 / MobileNetV2, built the sa
 * ``ratios`` to the static network (``*_vs_static``) and, with ``--release-path``, to the authors' code
   (``*_vs_release``). A released model is built from the checkout, its state dict converted with
   ``tools/model_converters/{odconv,kw}2mmext.py`` and loaded into the mmext model, and the two classifiers' logits
-  are compared (``release_max_abs_diff``) before either is timed.
+  are compared (``release_check``: ``max_abs_diff`` and the logits' ``max_abs``) before either is timed.
 
 ``--profile`` prints torch.profiler per-op tables (self CPU time) of each model's inference and train step.
 ``--ops`` adds the operator-level cases (one 3x3 layer at the ResNet-50 stage shapes: static conv, ODConv 4x,
@@ -157,8 +157,10 @@ def bench_models(args) -> List[Dict]:
         ours.load_state_dict(rel['state'], strict=True)
         x = torch.randn(2, 3, args.size, args.size, device=args.device)
         with torch.no_grad():
-            diff = (ours(x, mode='tensor') - rel['model'](x)).abs().max().item()
-        print(json.dumps(dict(kind='release_check', name=name, max_abs_diff=diff)), flush=True)
+            ref = rel['model'](x)
+            diff = (ours(x, mode='tensor') - ref).abs().max().item()
+        print(json.dumps(dict(kind='release_check', name=name, max_abs_diff=diff, max_abs=ref.abs().max().item())),
+              flush=True)
         models[f'{name}@release'] = (rel['model'], True)
     rows = []
     for threads in args.threads:
