@@ -15,7 +15,8 @@ run next to its static network (mmpretrain ResNet-50 / MobileNetV2, built the sa
   ``tools/model_converters/{odconv,kw}2mmext.py`` and loaded into the mmext model, and the two classifiers' logits
   are compared (``release_check``: ``max_abs_diff`` and the logits' ``max_abs``) before either is timed.
 
-``--profile`` prints torch.profiler per-op tables (self CPU time) of each model's inference and train step.
+``--clock cpu`` (one thread) times by the process's CPU time, which a shared machine's load inflates far less than the
+wall clock. ``--profile`` prints torch.profiler per-op tables (self CPU time) of each model's inference and train step.
 ``--ops`` adds the operator-level cases (one 3x3 layer at the ResNet-50 stage shapes: static conv, ODConv 4x,
 KWConv 1x). The order of the models alternates over repeats (``--repeats``) so that load changes of a shared
 machine spread over all of them.
@@ -29,6 +30,8 @@ import argparse
 import importlib.util
 import json
 import os.path as osp
+import statistics
+import time
 from typing import Callable, Dict, List, Optional
 
 import torch
@@ -94,12 +97,25 @@ def load_releases(paths: List[str], names: List[str], device: str) -> Dict[str, 
     return out
 
 
+def _cpu_measure(fn: Callable[[], object], warmup: int, iters: int) -> Dict[str, object]:
+    """Like :func:`mmext.utils.benchmark.measure`, timed by the process's CPU time instead of the wall clock."""
+    from mmext.utils.benchmark import rss_peak_during_mib
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        start = time.process_time()
+        fn()
+        times.append((time.process_time() - start) * 1000.0)
+    return dict(median_ms=statistics.median(times), peak_mem_mib=rss_peak_during_mib(fn))
+
+
 def _time(fn: Callable[[], object], args, no_grad: bool) -> Dict[str, object]:
     from mmext.utils.benchmark import measure
-    if no_grad:
-        with torch.no_grad():
-            return measure(fn, args.warmup, args.iters, args.device)
-    return measure(fn, args.warmup, args.iters, args.device)
+    with torch.set_grad_enabled(not no_grad):
+        if args.clock == 'cpu':
+            return _cpu_measure(fn, args.warmup, args.iters)
+        return measure(fn, args.warmup, args.iters, args.device)
 
 
 def bench_model(model: nn.Module, released: bool, args, batch_infer: int, batch_train: Optional[int]) -> Dict:
@@ -264,6 +280,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--iters', type=int, default=2)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=1, help='passes over the models (min over passes)')
+    parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
+                        help="'cpu': time by the process's CPU time (robust on a loaded machine; 1 thread only)")
     parser.add_argument('--release-path', nargs='*', default=[],
                         help='checkouts of OSVAI/ODConv and/or OSVAI/KernelWarehouse to time beside mmext')
     parser.add_argument('--profile', action='store_true', help='print torch.profiler per-op tables')
@@ -276,6 +294,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     for t in args.threads:
         if t < 1:
             raise ValueError(f'--threads: each value must be >= 1, got {t}')
+    if args.clock == 'cpu' and (args.threads != [1] or args.device != 'cpu'):
+        raise ValueError(f"--clock cpu needs --threads 1 and --device cpu (CPU time sums the threads), got "
+                         f"--threads {args.threads} --device {args.device}")
     return args
 
 
