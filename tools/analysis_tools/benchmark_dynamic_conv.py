@@ -82,9 +82,11 @@ def logits_fn(model: nn.Module, released: bool) -> Callable[[torch.Tensor], torc
 
 
 def load_releases(paths: List[str], names: List[str], device: str) -> Dict[str, Dict]:
-    """``{name: dict(model=released, max_abs_diff=...)}``; each mmext model gets the released weights."""
+    """``{name: dict(model=released, state=converted state dict)}`` for the benchmarked names found in ``paths``."""
+    out: Dict[str, Dict] = {}
+    if not paths:
+        return out
     from mmext.utils.release_import import detect_release, release_builders
-    out = {}
     for path in paths:
         kind = detect_release(path)
         convert = _converter(kind)
