@@ -60,6 +60,7 @@ class KWAttention(nn.Module):
             self.fc3 = nn.Linear(self.num_basis, self.num_nonlocal_cells, bias=False)
             self.basis_bias = nn.Parameter(torch.zeros(num_mixtures * self.planes_per_mixture))
         self.register_buffer('tau', torch.tensor(0.0), persistent=False)
+        self.tau_value = 0.0  # the buffer's value as a Python float (set together by KWLayerBase.update_temperature)
         self.register_buffer('temp_bias', torch.zeros(num_mixtures, self.planes_per_mixture), persistent=False)
         self.end_cell_idx = self._init_own_cells(start_cell_idx, cell_num_ratio)
         for m in self.modules():
@@ -105,7 +106,8 @@ class KWAttention(nn.Module):
             z = self._map_to_cells(z)
         z = z.reshape(-1, self.num_mixtures, self.planes_per_mixture)
         z = z / (z.abs().sum(dim=-1, keepdim=True) + 1e-3)
-        z = (1.0 - self.tau) * z + self.tau * self.temp_bias
+        if self.tau_value != 0.0:  # tau = 0 (inference) leaves z unchanged: skip the mix
+            z = (1.0 - self.tau) * z + self.tau * self.temp_bias
         return z[..., :-1]
 
 
@@ -155,6 +157,7 @@ class KWLayerBase(TemperatureScheduleCheck, nn.Module):
     def update_temperature(self, tau: float) -> None:
         """Set tau of the attention (0 at inference)."""
         self.attention.tau.fill_(float(tau))
+        self.attention.tau_value = float(tau)
         self._mark_temperature_scheduled()
 
     def cells(self) -> Tensor:

@@ -70,6 +70,7 @@ class ODConvAttention(nn.Module):
         self.kernel_fc = None if kernel_num == 1 else nn.Conv2d(hidden, kernel_num, 1, bias=True)
         # the softmax/sigmoid temperature: annealed 30 -> 1 by ODConvTemperatureHook, 1 at inference
         self.register_buffer('temperature', torch.tensor(1.0), persistent=False)
+        self._heads_cache: Optional[Tuple] = None
         self.init_weights()
 
     def init_weights(self) -> None:
@@ -83,11 +84,21 @@ class ODConvAttention(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def heads(self) -> Tuple[Tensor, Tensor]:
-        """Weights ``[in + out + k*k + K, hidden]`` and biases of the present heads, stacked in that order."""
+        """Weights ``[in + out + k*k + K, hidden]`` and biases of the present heads, stacked in that order.
+
+        Without autograd the stacked copy is reused until a head parameter changes (its storage or version).
+        """
         fcs = [fc for fc in (self.channel_fc, self.filter_fc, self.spatial_fc, self.kernel_fc) if fc is not None]
         if len(fcs) == 1:
             return fcs[0].weight.flatten(1), fcs[0].bias
-        return torch.cat([fc.weight.flatten(1) for fc in fcs]), torch.cat([fc.bias for fc in fcs])
+        params = [p for fc in fcs for p in (fc.weight, fc.bias)]
+        cache = not (torch.is_grad_enabled() and any(p.requires_grad for p in params))
+        key = tuple((p.data_ptr(), p._version, p.dtype) for p in params) if cache else None
+        if cache and self._heads_cache is not None and self._heads_cache[0] == key:
+            return self._heads_cache[1], self._heads_cache[2]
+        weight, bias = torch.cat([fc.weight.flatten(1) for fc in fcs]), torch.cat([fc.bias for fc in fcs])
+        self._heads_cache = (key, weight, bias) if cache else None
+        return weight, bias
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor], Optional[Tensor]]:
         """Return ``(a_c [B, in], a_f [B, out] | None, a_s [B, k*k] | None, a_w [B, K] | None)``.

@@ -219,3 +219,17 @@ def test_odconv_weight_init_options():
     assert net.conv1.weight.abs().max() <= stem_bound
     with pytest.raises(ValueError, match='ODResNet: conv_init must be one of'):
         ODResNet(18, conv_init='normal')
+
+
+def test_head_cache_follows_parameter_updates():
+    """The eval-time stacked head weights are rebuilt after an in-place update (optimizer step, load_state_dict)."""
+    torch.manual_seed(0)
+    conv = ODConv2d(8, 16, 3, padding=1, kernel_num=4).eval()
+    x = torch.randn(2, 8, 6, 6)
+    with torch.no_grad():
+        before = conv(x)
+        assert torch.equal(conv(x), before)
+        conv.attention.spatial_fc.bias.add_(1.0)
+        after = conv(x)
+        assert not torch.allclose(after, before)
+        assert torch.allclose(after, reference(conv, x), rtol=1e-4, atol=1e-5)
