@@ -21,7 +21,8 @@ wall clock. ``--profile`` prints torch.profiler per-op tables (self CPU time) of
 KWConv 1x). The order of the models alternates over repeats (``--repeats``) so that load changes of a shared
 machine spread over all of them.
 
-Example (the CPU table of docs/benchmarks.md, about 5 minutes on an idle 2-core machine)::
+Example (the table of docs/benchmarks.md is the one-thread, ``--clock cpu`` variant; this one takes about
+5 minutes on an idle 2-core machine)::
 
     python tools/analysis_tools/benchmark_dynamic_conv.py --threads 1 2 --train-batch-sizes 8 \\
         --release-path ../ODConv ../KernelWarehouse --markdown
@@ -279,7 +280,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--train-batch-sizes', type=int, nargs='*', default=[8],
                         help='train-step batch sizes (none: inference only); the issue asks for 8 and 32')
     parser.add_argument('--size', type=int, default=224)
-    parser.add_argument('--iters', type=int, default=2)
+    parser.add_argument('--iters', type=int, default=1, help='timed calls per case (median)')
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=1, help='passes over the models (min over passes)')
     parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
