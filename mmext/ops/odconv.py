@@ -12,8 +12,8 @@ The same product is evaluated in the cheapest exact order per layer shape (:meth
   matmul and convolved (:func:`~mmext.ops.dynamic_conv.per_sample_conv2d`: plain conv at batch 1, recomputed
   in backward in training); ``a_c`` / ``a_f`` are folded into that kernel where the kernel is smaller than the
   feature map they would scale, else applied to the input / output (as in the released code);
-* ``'kbranch'``: where a sample has few output positions (the 7x7 / 14x14 stages) and a per-sample kernel would
-  cost more memory traffic than the convolution itself, no per-sample kernel is built: the K shared kernels are
+* ``'kbranch'``: where a sample has few output positions (ResNet-50 at 224: the 7x7 stage for K = 4, 7x7 and
+  14x14 for K = 1) and a per-sample kernel would cost more memory traffic than the convolution, none is built: the K shared kernels are
   applied to the ``a_s``-scaled im2col columns in one matmul (``[K*out, in*k*k] x [in*k*k, L]``) and the K
   results are mixed with ``a_w``;
 * ``'static'``: k = 1 and K = 1 with both gates on the activations: one ordinary conv.
@@ -205,7 +205,8 @@ class ODConv2d(TemperatureScheduleCheck, nn.Module):
         s, p, d = (v if isinstance(v, int) else v[0] for v in (s, p, d))
         positions = conv_out_size(int(h), k, s, p, d) * conv_out_size(int(w), k, s, p, d)
         n = self.out_channels * (self.in_channels // self.groups) * k * k
-        if (self.kernel_num > 1 or k > 1) and self.groups == 1 and \
+        square = all(isinstance(v, int) or v[0] == v[1] for v in (self.stride, self.padding, self.dilation))
+        if (self.kernel_num > 1 or k > 1) and self.groups == 1 and square and \
                 (self.kernel_num - 1) * positions <= self.KBRANCH_MAX_EXTRA_MACS and n > self.in_channels * h * w:
             return 'kbranch', False, False
         fold_ca = n <= self.in_channels * h * w
