@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .dynamic_conv import build_attention_norm, dynamic_conv2d
+from .dynamic_conv import _export_mode, build_attention_norm, dynamic_conv2d, per_sample_conv2d
 from .temperature_check import TemperatureScheduleCheck
 
 __all__ = ['KWAttention', 'KWLayerBase', 'KWConv2d', 'KWLinear']
@@ -60,6 +60,7 @@ class KWAttention(nn.Module):
             self.fc3 = nn.Linear(self.num_basis, self.num_nonlocal_cells, bias=False)
             self.basis_bias = nn.Parameter(torch.zeros(num_mixtures * self.planes_per_mixture))
         self.register_buffer('tau', torch.tensor(0.0), persistent=False)
+        self.tau_value = 0.0  # the buffer's value as a Python float (set together by KWLayerBase.update_temperature)
         self.register_buffer('temp_bias', torch.zeros(num_mixtures, self.planes_per_mixture), persistent=False)
         self.end_cell_idx = self._init_own_cells(start_cell_idx, cell_num_ratio)
         for m in self.modules():
@@ -105,7 +106,8 @@ class KWAttention(nn.Module):
             z = self._map_to_cells(z)
         z = z.reshape(-1, self.num_mixtures, self.planes_per_mixture)
         z = z / (z.abs().sum(dim=-1, keepdim=True) + 1e-3)
-        z = (1.0 - self.tau) * z + self.tau * self.temp_bias
+        if self.tau_value != 0.0:  # tau = 0 (inference) leaves z unchanged: skip the mix
+            z = (1.0 - self.tau) * z + self.tau * self.temp_bias
         return z[..., :-1]
 
 
@@ -155,22 +157,41 @@ class KWLayerBase(TemperatureScheduleCheck, nn.Module):
     def update_temperature(self, tau: float) -> None:
         """Set tau of the attention (0 at inference)."""
         self.attention.tau.fill_(float(tau))
+        self.attention.tau_value = float(tau)
         self._mark_temperature_scheduled()
 
-    def dynamic_weight(self, pooled: Tensor) -> Tensor:
-        """Per-sample kernels ``[B, out, in/groups, *kernel_size]`` from pooled features ``[B, C]``."""
+    def cells(self) -> Tensor:
+        """This layer's warehouse ``[n, c_out, c_in, 1...]`` (shared with the other layers of its warehouse)."""
+        return self._manager[0].weights[self.warehouse_id]
+
+    def assemble(self, att: Tensor, cells: Tensor) -> Tensor:
+        """Per-sample kernels from the attention ``[B, m, n]``: one ``[B*m, n] x [n, c_out*c_in]`` matmul.
+
+        At batch 1, when the cell is the whole ``[out, in]`` kernel plane (one mixture per spatial tap), the matmul
+        is taken transposed, ``[c_out*c_in, n] x [n, taps]``, whose result is already ``[out, in, kh, kw]``: no
+        permuting copy of the kernel.
+        """
+        b = att.shape[0]
+        c_out, c_in = self.cell_shape[1:3]
+        if b == 1 and self.g_out == 1 and self.g_in == 1:
+            w = torch.mm(cells.reshape(cells.shape[0], -1).t(), att[0].t())  # [c_out*c_in, taps]
+            return w.reshape(1, *self.weight_shape)
+        w = torch.mm(att.reshape(b * self.num_mixtures, -1), cells.reshape(cells.shape[0], -1))  # [B*m, cell]
+        w = w.reshape(b, self.g_spatial, self.g_out, self.g_in, c_out, c_in)
+        w = w.permute(0, 2, 4, 3, 5, 1)  # [B, g_out, c_out, g_in, c_in, spatial]
+        return w.reshape(b, *self.weight_shape)
+
+    def kernel_attention(self, pooled: Tensor) -> Tensor:
+        """The attention ``[B, m, n]`` from pooled features ``[B, C]`` (checks that the layer has cells)."""
         self._check_temperature_schedule()
         if self.attention is None:
             raise RuntimeError(f'{type(self).__name__} has no cells: call WarehouseManager.store() and '
                                f'allocate(model) after building the model')
-        b = pooled.shape[0]
-        att = self.attention(pooled).reshape(b * self.num_mixtures, -1)  # [B*m, n]
-        cells = self._manager[0].weights[self.warehouse_id]
-        w = torch.mm(att, cells.reshape(cells.shape[0], -1))  # [B*m, c_out*c_in]
-        c_out, c_in = self.cell_shape[1:3]
-        w = w.reshape(b, self.g_spatial, self.g_out, self.g_in, c_out, c_in)
-        w = w.permute(0, 2, 4, 3, 5, 1)  # [B, g_out, c_out, g_in, c_in, spatial]
-        return w.reshape(b, *self.weight_shape)
+        return self.attention(pooled)
+
+    def dynamic_weight(self, pooled: Tensor) -> Tensor:
+        """Per-sample kernels ``[B, out, in/groups, *kernel_size]`` from pooled features ``[B, C]``."""
+        return self.assemble(self.kernel_attention(pooled), self.cells())
 
 
 class KWConv2d(KWLayerBase):
@@ -196,9 +217,13 @@ class KWConv2d(KWLayerBase):
 
     def forward(self, x: Tensor, offset: Optional[Tensor] = None, mask: Optional[Tensor] = None,
                 deform_groups: int = 1) -> Tensor:
-        weight = self.dynamic_weight(x.mean(dim=(2, 3)))
-        return dynamic_conv2d(x, weight, self.bias, self.stride, self.padding, self.dilation, self.groups, offset,
-                              mask, deform_groups)
+        att = self.kernel_attention(x.mean(dim=(2, 3)))
+        if offset is not None or _export_mode():
+            return dynamic_conv2d(x, self.assemble(att, self.cells()), self.bias, self.stride, self.padding,
+                                  self.dilation, self.groups, offset, mask, deform_groups)
+        out = per_sample_conv2d(x, self.assemble, (att, self.cells()), (x.shape[0], *self.weight_shape),
+                                self.stride, self.padding, self.dilation, self.groups)
+        return out if self.bias is None else out + self.bias.reshape(1, -1, 1, 1)
 
     def extra_repr(self) -> str:
         return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, '

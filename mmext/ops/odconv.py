@@ -4,10 +4,19 @@ Chao Li, Aojun Zhou, Anbang Yao. "Omni-Dimensional Dynamic Convolution", ICLR 20
 
 ``y = (sum_i a_wi * a_fi * a_ci * a_si * W_i) * x`` with four attentions computed from a shared
 pool -> 1x1 conv -> norm -> ReLU trunk: ``a_c`` over input channels, ``a_f`` over output channels, ``a_s`` over the
-k x k positions and ``a_w`` over the K kernels. As in the released code, ``a_c`` is applied to the input and
-``a_f`` to the output (both equivalent to scaling the kernel), so the per-sample kernel is only
-``a_s * sum_i a_wi W_i``; it is assembled with one ``[B, K] x [K, out*in*k*k]`` matmul and a broadcast multiply,
-never through a ``[B, K, out, in, k, k]`` temporary.
+k x k positions and ``a_w`` over the K kernels. The four attention heads run as one matmul.
+
+The same product is evaluated in the cheapest exact order per layer shape (:meth:`ODConv2d.plan`):
+
+* ``'kernel'``: the per-sample kernel ``a_s * (a_w @ W)`` is assembled with one ``[B, K] x [K, out*in*k*k]``
+  matmul and convolved (:func:`~mmext.ops.dynamic_conv.per_sample_conv2d`: plain conv at batch 1, recomputed
+  in backward in training); ``a_c`` / ``a_f`` are folded into that kernel where the kernel is smaller than the
+  feature map they would scale, else applied to the input / output (as in the released code);
+* ``'kbranch'``: where a sample has few output positions (ResNet-50 at 224: the 7x7 stage for K = 4, 7x7 and
+  14x14 for K = 1) and a per-sample kernel would cost more memory traffic than the convolution, none is built: the K shared kernels are
+  applied to the ``a_s``-scaled im2col columns in one matmul (``[K*out, in*k*k] x [in*k*k, L]``) and the K
+  results are mixed with ``a_w``;
+* ``'static'``: k = 1 and K = 1 with both gates on the activations: one ordinary conv.
 """
 import math
 from typing import Optional, Tuple, Union
@@ -17,40 +26,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .dynamic_conv import build_attention_norm, dynamic_conv2d
+from .dynamic_conv import _export_mode, build_attention_norm, conv_out_size, dynamic_conv2d, per_sample_conv2d
 from .temperature_check import TemperatureScheduleCheck
 
 __all__ = ['ODConvAttention', 'ODConv2d']
-
-
-class _MixKernels(torch.autograd.Function):
-    """``a_s * (a_w @ W)``: ``[B, K]``, ``[B, k*k]``, ``[K, out, in, k, k]`` -> ``[B, out, in, k, k]``.
-
-    Autograd would save the ``[B, out, in, k, k]`` mixture for the gradient of ``a_s``; here only the inputs are
-    saved and the mixture is recomputed in backward (one extra ``[B, K] x [K, N]`` matmul), so the saved memory of
-    the kernel assembly is that of the attentions.
-    """
-
-    @staticmethod
-    def forward(ctx, ka: Tensor, sa: Tensor, weight: Tensor) -> Tensor:  # type: ignore[override]
-        ctx.save_for_backward(ka, sa, weight)
-        k2 = sa.shape[1]
-        mix = torch.mm(ka, weight.reshape(weight.shape[0], -1)).reshape(ka.shape[0], -1, k2)
-        return (mix * sa.unsqueeze(1)).reshape(ka.shape[0], *weight.shape[1:])
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):  # type: ignore[override]
-        ka, sa, weight = ctx.saved_tensors
-        b, k2 = sa.shape
-        w2 = weight.reshape(weight.shape[0], -1)
-        grad = grad.reshape(b, -1, k2)
-        grad_sa = None
-        if ctx.needs_input_grad[1]:
-            grad_sa = (grad * torch.mm(ka, w2).reshape(b, -1, k2)).sum(1)
-        grad_mix = (grad * sa.unsqueeze(1)).reshape(b, -1)
-        grad_ka = torch.mm(grad_mix, w2.t()) if ctx.needs_input_grad[0] else None
-        grad_w = torch.mm(ka.t(), grad_mix).reshape(weight.shape) if ctx.needs_input_grad[2] else None
-        return grad_ka, grad_sa, grad_w
 
 
 class ODConvAttention(nn.Module):
@@ -91,6 +70,7 @@ class ODConvAttention(nn.Module):
         self.kernel_fc = None if kernel_num == 1 else nn.Conv2d(hidden, kernel_num, 1, bias=True)
         # the softmax/sigmoid temperature: annealed 30 -> 1 by ODConvTemperatureHook, 1 at inference
         self.register_buffer('temperature', torch.tensor(1.0), persistent=False)
+        self._heads_cache: Optional[Tuple] = None
         self.init_weights()
 
     def init_weights(self) -> None:
@@ -103,17 +83,43 @@ class ODConvAttention(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
+    def heads(self) -> Tuple[Tensor, Tensor]:
+        """Weights ``[in + out + k*k + K, hidden]`` and biases of the present heads, stacked in that order.
+
+        Without autograd the stacked copy is reused until a head parameter changes (its storage or version).
+        """
+        fcs = [fc for fc in (self.channel_fc, self.filter_fc, self.spatial_fc, self.kernel_fc) if fc is not None]
+        if len(fcs) == 1:
+            return fcs[0].weight.flatten(1), fcs[0].bias
+        params = [p for fc in fcs for p in (fc.weight, fc.bias)]
+        cache = not (torch.is_grad_enabled() and any(p.requires_grad for p in params))
+        key = tuple((p.data_ptr(), p._version, p.dtype) for p in params) if cache else None
+        if cache and self._heads_cache is not None and self._heads_cache[0] == key:
+            return self._heads_cache[1], self._heads_cache[2]
+        weight, bias = torch.cat([fc.weight.flatten(1) for fc in fcs]), torch.cat([fc.bias for fc in fcs])
+        self._heads_cache = (key, weight, bias) if cache else None
+        return weight, bias
+
     def forward(self, x: Tensor) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor], Optional[Tensor]]:
-        """Return ``(a_c [B,in,1,1], a_f [B,out,1,1] | None, a_s [B,k,k] | None, a_w [B,K] | None)``."""
-        t = self.temperature
-        z = self.relu(self.bn(self.fc(F.adaptive_avg_pool2d(x, 1))))
-        ca = torch.sigmoid(self.channel_fc(z) / t)
-        fa = None if self.filter_fc is None else torch.sigmoid(self.filter_fc(z) / t)
-        sa = None
-        if self.spatial_fc is not None:
-            sa = torch.sigmoid(self.spatial_fc(z) / t).reshape(x.shape[0], self.kernel_size, self.kernel_size)
-        ka = None if self.kernel_fc is None else torch.softmax(self.kernel_fc(z).flatten(1) / t, dim=1)
-        return ca, fa, sa, ka
+        """Return ``(a_c [B, in], a_f [B, out] | None, a_s [B, k*k] | None, a_w [B, K] | None)``.
+
+        The four heads (1x1 convs on the pooled trunk) are one ``addmm`` on the stacked head weights, followed by
+        one sigmoid over the channel/filter/spatial logits and a softmax over the kernel logits.
+        """
+        b = x.shape[0]
+        z = F.linear(x.mean(dim=(2, 3)), self.fc.weight.flatten(1))
+        z = self.relu(self.bn(z.reshape(b, -1, 1, 1))).reshape(b, -1)
+        weight, bias = self.heads()
+        logits = torch.addmm(bias, z, weight.t()) / self.temperature
+        n_in = self.channel_fc.out_channels
+        n_out = 0 if self.filter_fc is None else self.filter_fc.out_channels
+        n_sp = 0 if self.spatial_fc is None else self.kernel_size * self.kernel_size
+        n_sig = n_in + n_out + n_sp
+        sig = torch.sigmoid(logits if self.kernel_fc is None else logits[:, :n_sig])
+        fa = sig[:, n_in:n_in + n_out] if n_out else None
+        sa = sig[:, n_in + n_out:n_sig] if n_sp else None
+        ka = None if self.kernel_fc is None else torch.softmax(logits[:, n_sig:], dim=1)
+        return sig[:, :n_in], fa, sa, ka
 
 
 class ODConv2d(TemperatureScheduleCheck, nn.Module):
@@ -188,34 +194,115 @@ class ODConv2d(TemperatureScheduleCheck, nn.Module):
         self.attention.temperature.fill_(float(temperature))
         self._mark_temperature_scheduled()
 
-    def dynamic_weight(self, sa: Optional[Tensor], ka: Optional[Tensor], batch: int) -> Tensor:
-        """Per-sample kernel ``[B, out, in/g, k, k] = a_s * sum_i a_wi W_i``.
+    #: ``'kbranch'`` is chosen when its extra multiply-adds, ``(K - 1) * L`` per kernel value (L output positions
+    #: per sample), cost less than the per-sample kernel's memory passes, counted as this many multiply-adds.
+    KBRANCH_MAX_EXTRA_MACS = 256
 
-        The kernel mixture is one ``[B, K] x [K, out*in/g*k*k]`` matmul on the contiguous parameter, then the
-        spatial attention is a broadcast multiply (:class:`_MixKernels`), so no ``[B, K, out, in, k, k]`` temporary
-        exists, nothing is permuted or copied, and only the small attentions are saved for backward (the mixture is
-        recomputed there).
+    def plan(self, x: Tensor) -> Tuple[str, bool, bool]:
+        """``(formulation, fold a_c into the kernel, fold a_f into the kernel)`` for input ``x`` (module doc)."""
+        h, w = x.shape[-2:]
+        k, s, p, d = self.kernel_size, self.stride, self.padding, self.dilation
+        s, p, d = (v if isinstance(v, int) else v[0] for v in (s, p, d))
+        positions = conv_out_size(int(h), k, s, p, d) * conv_out_size(int(w), k, s, p, d)
+        n = self.out_channels * (self.in_channels // self.groups) * k * k
+        square = all(isinstance(v, int) or v[0] == v[1] for v in (self.stride, self.padding, self.dilation))
+        if (self.kernel_num > 1 or k > 1) and self.groups == 1 and square and \
+                (self.kernel_num - 1) * positions <= self.KBRANCH_MAX_EXTRA_MACS and n > self.in_channels * h * w:
+            return 'kbranch', False, False
+        fold_ca = n <= self.in_channels * h * w
+        fold_fa = not self.attention.depthwise and n <= self.out_channels * positions
+        if self.kernel_num == 1 and k == 1 and not (fold_ca or fold_fa):
+            return 'static', False, False
+        return 'kernel', fold_ca, fold_fa
+
+    def _channel_gate(self, ca: Tensor) -> Tensor:
+        """``a_c`` in the kernel's layout ``[B, out or 1, in/g]``: input channel of ``weight[o, j]`` per group."""
+        b, g = ca.shape[0], self.groups
+        if g == 1:
+            return ca.reshape(b, 1, -1)
+        cin_g, out_g = self.in_channels // g, self.out_channels // g
+        return ca.reshape(b, g, 1, cin_g).expand(b, g, out_g, cin_g).reshape(b, self.out_channels, cin_g)
+
+    def assemble(self, weight: Tensor, ka: Optional[Tensor], sa: Optional[Tensor], ca: Optional[Tensor],
+                 fa: Optional[Tensor]) -> Tensor:
+        """Per-sample kernels ``[B, out, in/g, k, k] = fa * ca * sa * (ka @ W)`` (absent factors are 1).
+
+        One ``[B, K] x [K, out*in/g*k*k]`` matmul on the contiguous parameter and broadcast multiplies: no
+        ``[B, K, out, in, k, k]`` temporary exists and nothing is permuted.
         """
-        shape = (batch, *self.weight.shape[1:])
+        present = [t for t in (ka, sa, ca, fa) if t is not None]
+        b = present[0].shape[0]
+        k2 = self.kernel_size * self.kernel_size
+        kn, out_c, cin_g = weight.shape[:3]
         if ka is None:
-            w = self.weight[0].unsqueeze(0)
-            return w.expand(shape) if sa is None else w * sa.reshape(batch, 1, 1, *self.weight.shape[-2:])
-        if sa is None:
-            return torch.mm(ka, self.weight.reshape(self.kernel_num, -1)).reshape(shape)
-        return _MixKernels.apply(ka, sa.reshape(batch, -1), self.weight)
+            mix = weight.reshape(1, out_c, cin_g, k2)
+        else:
+            mix = torch.mm(ka, weight.reshape(kn, -1)).reshape(b, out_c, cin_g, k2)
+        gate = None
+        if ca is not None:
+            gate = self._channel_gate(ca)
+        if fa is not None:
+            gate = fa.reshape(b, -1, 1) if gate is None else gate * fa.reshape(b, -1, 1)
+        if sa is not None:
+            mix = mix * sa.reshape(b, 1, 1, k2)
+        if gate is not None:
+            mix = mix * gate.unsqueeze(-1)
+        return mix.expand(b, out_c, cin_g, k2).reshape(b, out_c, cin_g, self.kernel_size, self.kernel_size)
+
+    def dynamic_weight(self, sa: Optional[Tensor], ka: Optional[Tensor], batch: int) -> Tensor:
+        """Per-sample kernel ``[B, out, in/g, k, k] = a_s * sum_i a_wi W_i`` (the released layout's kernel)."""
+        if sa is None and ka is None:
+            return self.weight[0].unsqueeze(0).expand(batch, *self.weight.shape[1:])
+        return self.assemble(self.weight, ka, sa, None, None)
+
+    def _kbranch(self, x: Tensor, sa: Optional[Tensor], ka: Optional[Tensor]) -> Tensor:
+        """``sum_i a_wi (W_i * (a_s . cols))``: the K shared kernels on the spatially scaled im2col columns.
+
+        One ``[K*out, in*k*k] x [in*k*k, B*L]`` matmul for the whole batch; the columns are written once, already
+        scaled and in the matmul's layout.
+        """
+        b, c = x.shape[:2]
+        k, kn, out_c = self.kernel_size, self.kernel_num, self.out_channels
+        stride, padding, dilation = (v if isinstance(v, int) else v[0] for v in (self.stride, self.padding,
+                                                                                   self.dilation))
+        h_out = conv_out_size(x.shape[2], k, stride, padding, dilation)
+        w_out = conv_out_size(x.shape[3], k, stride, padding, dilation)
+        if k == 1:
+            cols = (x if stride == 1 else x[:, :, ::stride, ::stride]).reshape(b, c, 1, -1)
+        else:
+            cols = F.unfold(x, k, dilation, padding, stride).reshape(b, c, k * k, -1)
+        cols = cols.permute(1, 2, 0, 3)  # [in, k*k, B, L]
+        cols = cols * sa.t().reshape(1, k * k, b, 1) if sa is not None else cols.contiguous()
+        y = torch.mm(self.weight.reshape(kn * out_c, -1), cols.reshape(c * k * k, -1))  # [K*out, B*L]
+        y = y.reshape(kn, out_c, b, -1)
+        y = (y * ka.t().reshape(kn, 1, b, 1)).sum(0) if ka is not None else y[0]
+        return y.permute(1, 0, 2).reshape(b, out_c, h_out, w_out)
 
     def forward(self, x: Tensor, offset: Optional[Tensor] = None, mask: Optional[Tensor] = None,
                 deform_groups: int = 1) -> Tensor:
         self._check_temperature_schedule()
         ca, fa, sa, ka = self.attention(x)
-        x = x * ca
-        if sa is None and ka is None and offset is None:
+        b = x.shape[0]
+        if offset is not None or _export_mode():  # the released order: gate the input, conv, gate the output
+            x = x * ca.reshape(b, -1, 1, 1)
+            if sa is None and ka is None and offset is None:
+                out = F.conv2d(x, self.weight[0], None, self.stride, self.padding, self.dilation, self.groups)
+            else:
+                out = dynamic_conv2d(x, self.dynamic_weight(sa, ka, b), None, self.stride, self.padding,
+                                     self.dilation, self.groups, offset, mask, deform_groups)
+            return out if fa is None else out * fa.reshape(b, -1, 1, 1)
+        mode, fold_ca, fold_fa = self.plan(x)
+        if not fold_ca:
+            x = x * ca.reshape(b, -1, 1, 1)
+        if mode == 'static' or (mode == 'kernel' and ka is None and sa is None and not (fold_ca or fold_fa)):
             out = F.conv2d(x, self.weight[0], None, self.stride, self.padding, self.dilation, self.groups)
+        elif mode == 'kbranch':
+            out = self._kbranch(x, sa, ka)
         else:
-            weight = self.dynamic_weight(sa, ka, x.shape[0])
-            out = dynamic_conv2d(x, weight, None, self.stride, self.padding, self.dilation, self.groups, offset,
-                                 mask, deform_groups)
-        return out if fa is None else out * fa
+            tensors = (self.weight, ka, sa, ca if fold_ca else None, fa if fold_fa else None)
+            out = per_sample_conv2d(x, self.assemble, tensors, (b, *self.weight.shape[1:]), self.stride,
+                                    self.padding, self.dilation, self.groups)
+        return out if fa is None or fold_fa else out * fa.reshape(b, -1, 1, 1)
 
     def extra_repr(self) -> str:
         return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, '

@@ -1,10 +1,10 @@
 """FLOPs of models with dynamic convolutions (ODConv, KernelWarehouse), on top of mmengine's jit-based counter.
 
 mmengine's ``FlopAnalyzer`` (one FLOP = one multiply-add, elementwise ops not counted) traces the model. Inside a
-dynamic layer that trace is wrong twice: ODConv's kernel mixing is an autograd ``Function`` (``_MixKernels``), an
-unsupported ``prim::PythonOp`` counted as 0, and under tracing :func:`~mmext.ops.dynamic_conv.dynamic_conv2d` takes
-its export path, whose im2col convolution with a one-hot kernel is counted as if it were compute. So
-:func:`count_flops` keeps the trace for everything else (including each layer's attention branch, a plain
+dynamic layer that trace is wrong: under tracing the layers take their export path, whose im2col convolution
+(:func:`~mmext.ops.dynamic_conv.dynamic_conv2d`) with a one-hot kernel is counted as if it were compute, and the
+layers' fast paths (per-shape formulations, an autograd ``Function`` that recomputes the kernel) are not what the
+trace sees. So :func:`count_flops` keeps the trace for everything else (including each layer's attention branch, a plain
 submodule) and replaces the trace of every ``ODConv2d`` / ``KWConv2d`` / ``KWLinear`` body by counts from the
 shapes seen in one ordinary forward:
 

@@ -53,7 +53,7 @@ def _kernel_ref(layer, a):
     cells = layer._manager[0].weights[layer.warehouse_id]
     c_out, c_in = cells.shape[1:3]
     kh, kw = layer.kernel_size
-    w = torch.zeros(layer.out_channels, layer.in_channels // layer.groups, kh, kw)
+    w = a.new_zeros(layer.out_channels, layer.in_channels // layer.groups, kh, kw)
     for s in range(kh * kw):
         for o in range(layer.g_out):
             for i in range(layer.g_in):
@@ -198,3 +198,26 @@ def test_manager_errors():
     assert isinstance(layer, KWConv2d)
     with pytest.raises(RuntimeError, match='allocate'):
         layer(torch.randn(1, 8, 4, 4))
+
+
+@pytest.mark.parametrize('batch', [1, 3])
+def test_kwconv_gradients_match_reference(batch):
+    """Gradients of the input, the attentions and the warehouses equal the per-sample reference (float64), through
+    every per-sample formulation of the stage (3x3 im2col / single, depthwise grouped, 1x1 bmm)."""
+    torch.manual_seed(0)
+    model = _Stage(cell_num_ratio=1).double().eval()
+    _randomise_norm_stats(model)
+    for layer in model.warehouse_manager.layers(model):
+        layer.update_temperature(0.3)
+    x = torch.randn(batch, 8, 9, 8, dtype=torch.double, requires_grad=True)
+    grads = []
+    for conv in (lambda layer, h: layer(h), _conv_ref):
+        h = x
+        for layer in (model.conv_a, model.conv_b, model.conv_c, model.conv_d):
+            h = conv(layer, h)
+        model.zero_grad(set_to_none=True)
+        x.grad = None
+        (h * torch.linspace(-1, 1, h.numel(), dtype=torch.double).reshape(h.shape)).sum().backward()
+        grads.append([x.grad.clone()] + [p.grad.clone() for p in model.parameters()])
+    for got, ref in zip(*grads):
+        torch.testing.assert_close(got, ref, rtol=1e-9, atol=1e-12)

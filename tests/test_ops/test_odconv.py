@@ -32,15 +32,15 @@ def reference(conv: ODConv2d, x: torch.Tensor) -> torch.Tensor:
         h = (h - att.bn.running_mean) / torch.sqrt(att.bn.running_var + att.bn.eps) * att.bn.weight + att.bn.bias
         h = torch.relu(h)
         ca = torch.sigmoid((att.channel_fc.weight.flatten(1) @ h + att.channel_fc.bias) / t)
-        fa = (torch.ones(out_c) if att.filter_fc is None else
+        fa = (x.new_ones(out_c) if att.filter_fc is None else
               torch.sigmoid((att.filter_fc.weight.flatten(1) @ h + att.filter_fc.bias) / t))
-        sa = (torch.ones(k * k) if att.spatial_fc is None else
+        sa = (x.new_ones(k * k) if att.spatial_fc is None else
               torch.sigmoid((att.spatial_fc.weight.flatten(1) @ h + att.spatial_fc.bias) / t))
-        ka = (torch.ones(1) if att.kernel_fc is None else
+        ka = (x.new_ones(1) if att.kernel_fc is None else
               torch.softmax((att.kernel_fc.weight.flatten(1) @ h + att.kernel_fc.bias) / t, dim=0))
         # input channel seen by weight[o, j] is (o // (out/g)) * (in/g) + j
         ca_w = ca.reshape(g, 1, in_c // g).expand(g, out_c // g, in_c // g).reshape(out_c, in_c // g)
-        kernel = torch.zeros(out_c, in_c // g, k, k)
+        kernel = x.new_zeros(out_c, in_c // g, k, k)
         for i in range(kn):
             kernel = kernel + ka[i] * fa.view(-1, 1, 1, 1) * ca_w.view(out_c, in_c // g, 1, 1) * \
                 sa.view(1, 1, k, k) * conv.weight[i]
@@ -134,20 +134,69 @@ def test_unfold_formulation_equals_grouped_conv():
         assert torch.allclose(got, ref, rtol=1e-4, atol=1e-5)
 
 
-def test_mix_kernels_function_gradients_and_saved_memory():
-    """The kernel-assembly Function: equal to the einsum reference, gradcheck-exact, and it saves no mixture."""
-    from mmext.ops.odconv import _MixKernels
+PLANS = [('kernel', False, False), ('kernel', True, False), ('kernel', True, True), ('kernel', False, True),
+         ('kbranch', False, False)]
+
+
+def _forced(conv, plan):
+    """Force ``conv`` onto one formulation (the shape-based choice is tested separately)."""
+    conv.plan = lambda x: plan
+    return conv
+
+
+@pytest.mark.parametrize('case', CASES)
+@pytest.mark.parametrize('plan', PLANS, ids=[f'{p[0]}-ca{int(p[1])}-fa{int(p[2])}' for p in PLANS])
+@pytest.mark.parametrize('batch', [1, 3])
+def test_every_formulation_matches_reference_with_gradients(case, plan, batch):
+    """Outputs and the gradients of x and of every parameter equal the per-sample reference (float64)."""
     torch.manual_seed(0)
-    ka = torch.rand(3, 4, dtype=torch.double, requires_grad=True)
-    sa = torch.rand(3, 9, dtype=torch.double, requires_grad=True)
-    w = torch.randn(4, 5, 6, 3, 3, dtype=torch.double, requires_grad=True)
-    ref = torch.einsum('bk,koixy->boixy', ka, w) * sa.reshape(3, 1, 1, 3, 3)
-    torch.testing.assert_close(_MixKernels.apply(ka, sa, w), ref)
-    assert torch.autograd.gradcheck(_MixKernels.apply, (ka, sa, w))
+    cin, cout, k, s, p, d, g, kn = case
+    if plan[0] == 'kbranch' and g > 1:
+        pytest.skip('the K-branch formulation is only planned for groups == 1')
+    conv = _forced(ODConv2d(cin, cout, k, s, p, d, g, kernel_num=kn).double().eval(), plan)
+    for name, buf in conv.attention.bn.named_buffers():
+        if name in ('running_mean', 'running_var'):
+            buf.copy_(torch.rand_like(buf) + 0.5)
+    x = torch.randn(batch, cin, 9, 10, dtype=torch.double, requires_grad=True)
+    r = torch.randn_like(reference(conv, x.detach()))
+    grads = []
+    for fn in (conv, lambda t: reference(conv, t)):
+        x.grad = None
+        conv.zero_grad(set_to_none=True)
+        (fn(x) * r).sum().backward()
+        grads.append([x.grad.clone()] + [q.grad.clone() for q in conv.parameters()])
+    with torch.no_grad():
+        torch.testing.assert_close(conv(x), reference(conv, x), rtol=1e-10, atol=1e-12)
+    for got, ref in zip(*grads):
+        torch.testing.assert_close(got, ref, rtol=1e-9, atol=1e-12)
+
+
+def test_plan_follows_the_shape():
+    """7x7 ResNet-50 stage: K-branch; 56x56: per-sample kernel with both gates folded; K=1 1x1 at 7x7: static."""
+    od4 = ODConv2d(512, 512, 3, 1, 1, kernel_num=4)
+    assert od4.plan(torch.empty(2, 512, 7, 7)) == ('kbranch', False, False)
+    assert ODConv2d(64, 64, 3, 1, 1, kernel_num=4).plan(torch.empty(2, 64, 56, 56)) == ('kernel', True, True)
+    assert ODConv2d(2048, 512, 1, kernel_num=1).plan(torch.empty(2, 2048, 7, 7)) == ('static', False, False)
+    dw = ODConv2d(32, 32, 3, 1, 1, groups=32, kernel_num=4)
+    assert dw.plan(torch.empty(2, 32, 56, 56)) == ('kernel', True, False)
+
+
+@pytest.mark.parametrize('plan', [('kernel', True, True), ('kernel', False, False)])
+def test_training_saves_no_per_sample_kernel(plan):
+    """The per-sample kernel [B, out, in, k, k] is rebuilt in backward, not saved; nor is the gated input."""
+    torch.manual_seed(0)
+    b, cin, cout = 3, 8, 16  # b != K, so the weight [K, out, in, 3, 3] is not mistaken for a kernel
+    conv = _forced(ODConv2d(cin, cout, 3, padding=1, kernel_num=4).train(), plan)
+    x = torch.randn(b, cin, 6, 6, requires_grad=True)
     saved = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t):
-        _MixKernels.apply(ka, sa, w)
-    assert sorted(saved) == sorted([ka.numel(), sa.numel(), w.numel()])  # no [B, out, in, k, k] tensor
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        out = conv(x)
+    kernel = b * cout * cin * 9
+    assert all(t.numel() != kernel for t in saved), 'a per-sample kernel was saved for backward'
+    if plan[1]:
+        assert sum(t.numel() == x.numel() for t in saved) == 1, 'only x itself may be saved at input size'
+    out.square().mean().backward()
+    assert all(q.grad is not None and q.grad.abs().sum() > 0 for q in conv.parameters())
 
 
 def test_odconv_weight_init_options():
@@ -170,3 +219,17 @@ def test_odconv_weight_init_options():
     assert net.conv1.weight.abs().max() <= stem_bound
     with pytest.raises(ValueError, match='ODResNet: conv_init must be one of'):
         ODResNet(18, conv_init='normal')
+
+
+def test_head_cache_follows_parameter_updates():
+    """The eval-time stacked head weights are rebuilt after an in-place update (optimizer step, load_state_dict)."""
+    torch.manual_seed(0)
+    conv = ODConv2d(8, 16, 3, padding=1, kernel_num=4).eval()
+    x = torch.randn(2, 8, 6, 6)
+    with torch.no_grad():
+        before = conv(x)
+        assert torch.equal(conv(x), before)
+        conv.attention.spatial_fc.bias.add_(1.0)
+        after = conv(x)
+        assert not torch.allclose(after, before)
+        assert torch.allclose(after, reference(conv, x), rtol=1e-4, atol=1e-5)

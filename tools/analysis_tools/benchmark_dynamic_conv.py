@@ -1,222 +1,312 @@
-"""Speed / memory of ODConv2d, KWConv2d and the OD/KW backbones against static convs and naive formulations.
+"""Speed and memory of the ODConv / KernelWarehouse classifiers against their static networks (and the releases).
 
 Papers: "Omni-Dimensional Dynamic Convolution" (ICLR 2022, arXiv 2209.07947); "KernelWarehouse: Rethinking the
 Design of Dynamic Convolution" (ICML 2024, arXiv 2406.07879).
 
-Operators are measured at the ResNet-50 bottleneck 3x3 shapes (64@56, 128@28, 256@14, 512@7), each against, in
-the same run and on the same input:
+Every model is a whole 1000-class classifier (backbone + global pooling + linear head) at 224x224, measured in one
+run next to its static network (mmpretrain ResNet-50 / MobileNetV2, built the same way), per thread count:
 
-* ``static``: ``nn.Conv2d`` with the same shape;
-* ``naive``: for ODConv the released formulation (``sum(a_s * a_w * W)`` over a ``[B, K, out, in, k, k]``
-  temporary, then the batch-folded grouped conv); for KernelWarehouse a per-sample loop (assemble one kernel,
-  ``F.conv2d``, repeat), the plain reading of the operator.
+* ``infer_ms``: eval forward at batch 1 (``--infer-batch-sizes``), under ``torch.no_grad``;
+* ``train_ms``: forward + backward of the logits' mean at the train batch sizes (``--train-batch-sizes``);
+* ``train_mem_mib``: peak memory of one train step (on a GPU the CUDA allocator's peak, on a CPU the peak RSS above
+  the start of one extra untimed step, see :mod:`mmext.utils.benchmark`);
+* ``ratios`` to the static network (``*_vs_static``) and, with ``--release-path``, to the authors' code
+  (``*_vs_release``). A released model is built from the checkout, its state dict converted with
+  ``tools/model_converters/{odconv,kw}2mmext.py`` and loaded into the mmext model, and the two classifiers' logits
+  are compared (``release_check``: ``max_abs_diff`` and the logits' ``max_abs``) before either is timed.
 
-Reported per case: eval forward time, train step (forward + backward) time, and training memory as the bytes the
-autograd graph saves for backward in one step (``saved_mib``, deterministic, device independent; the dominant
-term of training memory), the largest single tensor created in a train step (``largest_mib``: transient
-temporaries such as the released ODConv's ``[B, K, out, in, k, k]``), plus the CUDA allocator peak on a GPU (``train_mem_mib``; on a CPU the growth of the
-process's peak RSS, coarse and often 0).
-Backbones (ResNet-50 static vs OD-R50 1x/4x, KW-R50 1x) are measured at 224x224. Output: a JSON list and,
-with ``--markdown``, a table of ratios to append to docs/benchmarks.md.
+``--clock cpu`` (one thread) times by the process's CPU time, which a shared machine's load inflates far less than the
+wall clock. ``--profile`` prints torch.profiler per-op tables (self CPU time) of each model's inference and train step.
+``--ops`` adds the operator-level cases (one 3x3 layer at the ResNet-50 stage shapes: static conv, ODConv 4x,
+KWConv 1x). The order of the models alternates over repeats (``--repeats``) so that load changes of a shared
+machine spread over all of them.
 
-Example (the CPU numbers in docs/benchmarks.md)::
+Example (the table of docs/benchmarks.md is the one-thread, ``--clock cpu`` variant; this one takes about
+5 minutes on an idle 2-core machine)::
 
-    python tools/analysis_tools/benchmark_dynamic_conv.py --batch-sizes 1 32 --iters 3 --warmup 1 \
-        --backbone-batch-sizes 1 8 --backbone-iters 2 --markdown
+    python tools/analysis_tools/benchmark_dynamic_conv.py --threads 1 2 --train-batch-sizes 8 \\
+        --release-path ../ODConv ../KernelWarehouse --markdown
 """
 import argparse
+import importlib.util
 import json
-from typing import Callable, Dict, List
+import os.path as osp
+import statistics
+import time
+from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from torch.utils._python_dispatch import TorchDispatchMode
 
-from mmext.backbones import KWResNet, ODResNet
-from mmext.ops import ODConv2d, WarehouseManager
-from mmext.utils.benchmark import measure
-
-STAGES = ((64, 56), (128, 28), (256, 14), (512, 7))
-
-
-def naive_odconv(conv: ODConv2d, x: torch.Tensor) -> torch.Tensor:
-    """The released ODConv forward: the aggregated kernel goes through a [B, K, out, in, k, k] temporary."""
-    ca, fa, sa, ka = conv.attention(x)
-    b = x.shape[0]
-    x = (x * ca).reshape(1, -1, *x.shape[2:])
-    sa = sa.reshape(b, 1, 1, 1, conv.kernel_size, conv.kernel_size)
-    agg = torch.sum(sa * ka.reshape(b, -1, 1, 1, 1, 1) * conv.weight.unsqueeze(0), dim=1)  # [B, K, ...] first
-    out = F.conv2d(x, agg.reshape(-1, *agg.shape[2:]), None, conv.stride, conv.padding, conv.dilation,
-                   conv.groups * b)
-    out = out.reshape(b, conv.out_channels, *out.shape[2:])
-    return out if fa is None else out * fa
+STATIC_OF = {
+    'od_resnet50_1x': 'resnet50', 'od_resnet50_4x': 'resnet50', 'kw_resnet50_1x': 'resnet50',
+    'od_mobilenetv2_1x': 'mobilenetv2', 'od_mobilenetv2_4x': 'mobilenetv2', 'kw_mobilenetv2_1x': 'mobilenetv2'
+}
+BACKBONES = {
+    'resnet50': (dict(type='ResNet', depth=50), 2048),
+    'od_resnet50_1x': (dict(type='ODResNet', depth=50, kernel_num=1), 2048),
+    'od_resnet50_4x': (dict(type='ODResNet', depth=50, kernel_num=4), 2048),
+    'kw_resnet50_1x': (dict(type='KWResNet', depth=50, cell_num_ratio=1), 2048),
+    'mobilenetv2': (dict(type='MobileNetV2', widen_factor=1.0), 1280),
+    'od_mobilenetv2_1x': (dict(type='ODMobileNetV2', kernel_num=1), 1280),
+    'od_mobilenetv2_4x': (dict(type='ODMobileNetV2', kernel_num=4), 1280),
+    'kw_mobilenetv2_1x': (dict(type='KWMobileNetV2', arch='1x'), 1280),
+}
+DEFAULT_MODELS = ['resnet50', 'od_resnet50_1x', 'od_resnet50_4x', 'kw_resnet50_1x', 'mobilenetv2',
+                  'od_mobilenetv2_1x', 'kw_mobilenetv2_1x']
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def naive_kwconv(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Per-sample loop: assemble one sample's kernel, convolve, repeat."""
-    outs = []
-    for i in range(x.shape[0]):
-        xi = x[i:i + 1]
-        w = conv.dynamic_weight(xi.mean(dim=(2, 3)))[0]
-        outs.append(F.conv2d(xi, w, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups))
-    return torch.cat(outs)
+def build_classifier(name: str) -> nn.Module:
+    """mmpretrain ``ImageClassifier`` (backbone + GAP + linear head, 1000 classes) of a benchmark name."""
+    import mmext  # noqa: F401  (registers the backbones)
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    init_default_scope('mmpretrain')
+    backbone, channels = BACKBONES[name]
+    return MODELS.build(dict(type='ImageClassifier', backbone=backbone, neck=dict(type='GlobalAveragePooling'),
+                             head=dict(type='LinearClsHead', num_classes=1000, in_channels=channels)))
 
 
-class _KWHolder(nn.Module):
-    """One KWConv2d with its own 1x warehouse (as if it were the only layer of its stage)."""
-
-    def __init__(self, c: int) -> None:
-        super().__init__()
-        self.warehouse_manager = WarehouseManager(cell_num_ratio=1)
-        self.conv = self.warehouse_manager.reserve(c, c, 3, 1, 1, bias=False, warehouse_name='stage0_layer0_conv0')
-        self.warehouse_manager.store()
-        self.warehouse_manager.allocate(self)
+def _converter(kind: str):
+    tool = 'odconv2mmext' if kind == 'odconv' else 'kw2mmext'
+    spec = importlib.util.spec_from_file_location(tool, osp.join(REPO, 'tools', 'model_converters', f'{tool}.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.convert
 
 
-def _time(fn: Callable[[], object], warmup: int, iters: int, device: str, train: bool) -> Dict[str, float]:
-    if train:
-        return measure(fn, warmup, iters, device)
-    with torch.no_grad():
-        return measure(fn, warmup, iters, device)
+def logits_fn(model: nn.Module, released: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+    if released:
+        return model
+    return lambda x: model(x, mode='tensor')
 
 
-def saved_for_backward_mib(fn: Callable[[], torch.Tensor]) -> float:
-    """MiB of the distinct tensors autograd saves for backward while ``fn`` runs."""
-    seen: Dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        seen[id(t.untyped_storage()) if t.device.type != 'meta' else id(t)] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn()
-    del out
-    return sum(seen.values()) / 2**20
-
-
-class _LargestTensor(TorchDispatchMode):
-    """Records the largest tensor any op produces (transient temporaries included)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.largest = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in (out if isinstance(out, (tuple, list)) else [out]):
-            if isinstance(t, torch.Tensor):
-                self.largest = max(self.largest, t.numel() * t.element_size())
+def load_releases(paths: List[str], names: List[str], device: str) -> Dict[str, Dict]:
+    """``{name: dict(model=released, state=converted state dict)}`` for the benchmarked names found in ``paths``."""
+    out: Dict[str, Dict] = {}
+    if not paths:
         return out
+    from mmext.utils.release_import import detect_release, release_builders
+    for path in paths:
+        kind = detect_release(path)
+        convert = _converter(kind)
+        for name, build in release_builders(path).items():
+            if name not in names:
+                continue
+            torch.manual_seed(0)
+            released = build().to(device).eval()
+            out[name] = dict(model=released, state=convert({'state_dict': released.state_dict()}))
+    return out
 
 
-def largest_tensor_mib(fn: Callable[[], torch.Tensor]) -> float:
-    """MiB of the largest tensor created by one forward + backward of ``fn``."""
-    rec = _LargestTensor()
-    with rec:
-        out = fn()
-        out = out[-1] if isinstance(out, (tuple, list)) else out
-        out.float().mean().backward()
-    return rec.largest / 2**20
+def _cpu_measure(fn: Callable[[], object], warmup: int, iters: int) -> Dict[str, object]:
+    """Like :func:`mmext.utils.benchmark.measure`, timed by the process's CPU time instead of the wall clock."""
+    from mmext.utils.benchmark import rss_peak_during_mib
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        start = time.process_time()
+        fn()
+        times.append((time.process_time() - start) * 1000.0)
+    return dict(median_ms=statistics.median(times), peak_mem_mib=rss_peak_during_mib(fn))
 
 
-def _case(module: nn.Module, fwd: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, args) -> Dict:
-    module.eval()
-    ev = _time(lambda: fwd(x), args.warmup, args.iters, args.device, False)
-    module.train()
+def _time(fn: Callable[[], object], args, no_grad: bool) -> Dict[str, object]:
+    from mmext.utils.benchmark import measure
+    with torch.set_grad_enabled(not no_grad):
+        if args.clock == 'cpu':
+            return _cpu_measure(fn, args.warmup, args.iters)
+        return measure(fn, args.warmup, args.iters, args.device)
 
-    def step():
-        module.zero_grad(set_to_none=True)
-        out = fwd(x)
-        out = out[-1] if isinstance(out, (tuple, list)) else out
-        out.float().mean().backward()
 
-    tr = _time(step, args.warmup, args.iters, args.device, True)
-    saved = saved_for_backward_mib(lambda: fwd(x))
-    largest = largest_tensor_mib(lambda: fwd(x))
-    module.zero_grad(set_to_none=True)
-    return dict(forward_ms=ev['median_ms'], train_ms=tr['median_ms'], saved_mib=saved, largest_mib=largest,
-                train_mem_mib=tr['peak_mem_mib'])
+def bench_model(model: nn.Module, released: bool, args, batch_infer: int, batch_train: Optional[int]) -> Dict:
+    fwd = logits_fn(model, released)
+    row = {}
+    model.eval()
+    x = torch.randn(batch_infer, 3, args.size, args.size, device=args.device)
+    row['infer_ms'] = _time(lambda: fwd(x), args, True)['median_ms']
+    if batch_train:
+        model.train()
+        xt = torch.randn(batch_train, 3, args.size, args.size, device=args.device)
+
+        def step():
+            model.zero_grad(set_to_none=True)
+            fwd(xt).float().mean().backward()
+
+        r = _time(step, args, False)
+        row.update(train_ms=r['median_ms'], train_mem_mib=r['peak_mem_mib'])
+        model.zero_grad(set_to_none=True)
+        model.eval()
+    return row
+
+
+def profile_model(model: nn.Module, released: bool, args, title: str) -> None:
+    from torch.profiler import ProfilerActivity, profile
+    fwd = logits_fn(model, released)
+    model.eval()
+    x = torch.randn(1, 3, args.size, args.size, device=args.device)
+    xt = torch.randn((args.train_batch_sizes or [1])[0], 3, args.size, args.size, device=args.device)
+    with torch.no_grad():
+        fwd(x)
+        with profile(activities=[ProfilerActivity.CPU]) as p:
+            fwd(x)
+    print(f'## profile: {title}, inference batch 1\n' +
+          p.key_averages().table(sort_by='self_cpu_time_total', row_limit=args.profile_rows), flush=True)
+    if not args.train_batch_sizes:
+        return
+    model.train()
+    with profile(activities=[ProfilerActivity.CPU]) as p:
+        fwd(xt).float().mean().backward()
+    print(f'## profile: {title}, train step batch {xt.shape[0]}\n' +
+          p.key_averages().table(sort_by='self_cpu_time_total', row_limit=args.profile_rows), flush=True)
+    model.zero_grad(set_to_none=True)
+    model.eval()
+
+
+def bench_models(args) -> List[Dict]:
+    names = list(dict.fromkeys(args.models + [STATIC_OF[n] for n in args.models if n in STATIC_OF]))
+    models = {}
+    for name in names:
+        torch.manual_seed(0)
+        models[name] = (build_classifier(name).to(args.device).eval(), False)
+    for name, rel in load_releases(args.release_path, names, args.device).items():
+        ours = models[name][0]
+        ours.load_state_dict(rel['state'], strict=True)
+        x = torch.randn(2, 3, args.size, args.size, device=args.device)
+        with torch.no_grad():
+            ref = rel['model'](x)
+            diff = (ours(x, mode='tensor') - ref).abs().max().item()
+        print(json.dumps(dict(kind='release_check', name=name, max_abs_diff=diff, max_abs=ref.abs().max().item())),
+              flush=True)
+        models[f'{name}@release'] = (rel['model'], True)
+    rows = []
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        results: Dict = {}
+        order = list(models)
+        for rep in range(args.repeats):
+            for name in (order if rep % 2 == 0 else order[::-1]):
+                model, released = models[name]
+                for bi in args.infer_batch_sizes:
+                    for bt in args.train_batch_sizes or [None]:
+                        key = (name, bi, bt)
+                        r = bench_model(model, released, args, bi, bt)
+                        prev = results.get(key)
+                        results[key] = r if prev is None else {k: min(v, prev[k]) for k, v in r.items()}
+        for (name, bi, bt), r in results.items():
+            row = dict(kind='model', name=name, threads=threads, infer_batch=bi, train_batch=bt, **r)
+            base = results.get((STATIC_OF.get(name.split('@')[0], name), bi, bt))
+            ours = results.get((name.split('@')[0], bi, bt))
+            for k in ('infer_ms', 'train_ms', 'train_mem_mib'):
+                if k in r and base and base.get(k):
+                    row[f'{k}_vs_static'] = r[k] / base[k]
+                if '@' not in name and k in r and results.get((name + '@release', bi, bt), {}).get(k):
+                    row[f'{k}_vs_release'] = r[k] / results[(name + '@release', bi, bt)][k]
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    if args.profile:
+        torch.set_num_threads(args.threads[0])
+        for name, (model, released) in models.items():
+            profile_model(model, released, args, name)
+    return rows
 
 
 def bench_ops(args) -> List[Dict]:
+    """One 3x3 layer at each ResNet-50 stage shape: static conv, ODConv 4x, KWConv 1x (own 1x warehouse)."""
+    from mmext.ops import ODConv2d, WarehouseManager
+
+    class _KW(nn.Module):
+
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.warehouse_manager = WarehouseManager(cell_num_ratio=1)
+            self.conv = self.warehouse_manager.reserve(c, c, 3, 1, 1, bias=False, warehouse_name='s0_l0_c0')
+            self.warehouse_manager.store()
+            self.warehouse_manager.allocate(self)
+
+        def forward(self, x):
+            return self.conv(x)
+
     rows = []
-    for b in args.batch_sizes:
-        for c, hw in STAGES:
+    torch.set_num_threads(args.threads[0])
+    for b in args.ops_batch_sizes:
+        for c, hw in ((64, 56), (128, 28), (256, 14), (512, 7)):
             x = torch.randn(b, c, hw, hw, device=args.device)
-            static = nn.Conv2d(c, c, 3, 1, 1, bias=False).to(args.device)
-            od = ODConv2d(c, c, 3, 1, 1, kernel_num=4).to(args.device)
-            kw = _KWHolder(c).to(args.device)
-            cases = {
-                'static': (static, static),
-                'odconv4x': (od, od),
-                'odconv4x_naive': (od, lambda t: naive_odconv(od, t)),
-                'kwconv1x': (kw, kw.conv),
-                'kwconv1x_naive': (kw, lambda t: naive_kwconv(kw.conv, t)),
-            }
-            for name, (module, fwd) in cases.items():
-                r = _case(module, fwd, x, args)
+            cases = {'static': nn.Conv2d(c, c, 3, 1, 1, bias=False), 'odconv4x': ODConv2d(c, c, 3, 1, 1),
+                     'kwconv1x': _KW(c)}
+            for name, mod in cases.items():
+                mod = mod.to(args.device).eval()
+                r = dict(infer_ms=_time(lambda: mod(x), args, True)['median_ms'])
+                mod.train()
+
+                def step():
+                    mod.zero_grad(set_to_none=True)
+                    mod(x).mean().backward()
+
+                t = _time(step, args, False)
+                r.update(train_ms=t['median_ms'], train_mem_mib=t['peak_mem_mib'])
                 rows.append(dict(kind='op', name=name, batch=b, shape=f'{c}x{hw}x{hw}', **r))
                 print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
-def bench_backbones(args) -> List[Dict]:
-    from mmpretrain.models.backbones import ResNet
-    builders = {
-        'resnet50': lambda: ResNet(depth=50, out_indices=(3, )),
-        'od_resnet50_1x': lambda: ODResNet(50, kernel_num=1),
-        'od_resnet50_4x': lambda: ODResNet(50, kernel_num=4),
-        'kw_resnet50_1x': lambda: KWResNet(50, cell_num_ratio=1),
-    }
-    rows = []
-    for name in args.backbones:
-        model = builders[name]().to(args.device)
-        for b in args.backbone_batch_sizes:
-            x = torch.randn(b, 3, args.size, args.size, device=args.device)
-            sub = argparse.Namespace(**{**vars(args), 'iters': args.backbone_iters, 'warmup': 1})
-            r = _case(model, model, x, sub)
-            rows.append(dict(kind='backbone', name=name, batch=b, shape=f'3x{args.size}x{args.size}', **r))
-            print(json.dumps(rows[-1]), flush=True)
-        del model
-    return rows
-
-
 def markdown(rows: List[Dict]) -> str:
-    lines = ['| case | batch | shape | fwd ms | train ms | saved MiB | fwd / base | train / base | train / naive | '
-             'saved / naive |', '|---|---|---|---|---|---|---|---|---|---|']
-    index = {(r['kind'], r['name'], r['batch'], r['shape']): r for r in rows}
+    lines = ['| model | threads | train batch | infer ms (bs1) | train ms | train peak MiB | infer / static | '
+             'train / static | mem / static | infer / release | train / release |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
+
+    def f(r, k, fmt='{:.2f}'):
+        return fmt.format(r[k]) if r.get(k) is not None else '-'
+
     for r in rows:
-        base = index.get((r['kind'], 'static' if r['kind'] == 'op' else 'resnet50', r['batch'], r['shape']))
-        naive = index.get((r['kind'], r['name'] + '_naive', r['batch'], r['shape']))
-        if r['name'].endswith('_naive'):
-            naive = None
-        fr = f"{r['forward_ms'] / base['forward_ms']:.2f}" if base else '-'
-        tr = f"{r['train_ms'] / base['train_ms']:.2f}" if base else '-'
-        nv = f"{r['train_ms'] / naive['train_ms']:.2f}" if naive else '-'
-        nm = f"{r['saved_mib'] / naive['saved_mib']:.2f}" if naive and naive['saved_mib'] else '-'
-        lines.append(f"| {r['name']} | {r['batch']} | {r['shape']} | {r['forward_ms']:.1f} | {r['train_ms']:.1f} | "
-                     f"{r['saved_mib']:.1f} | {fr} | {tr} | {nv} | {nm} |")
+        if r['kind'] != 'model':
+            continue
+        lines.append(f"| {r['name']} | {r['threads']} | {r['train_batch'] or '-'} | {f(r, 'infer_ms', '{:.1f}')} | "
+                     f"{f(r, 'train_ms', '{:.0f}')} | {f(r, 'train_mem_mib', '{:.0f}')} | "
+                     f"{f(r, 'infer_ms_vs_static')} | {f(r, 'train_ms_vs_static')} | "
+                     f"{f(r, 'train_mem_mib_vs_static')} | {f(r, 'infer_ms_vs_release')} | "
+                     f"{f(r, 'train_ms_vs_release')} |")
     return '\n'.join(lines)
 
 
-def main(argv=None) -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 32])
-    parser.add_argument('--iters', type=int, default=10)
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--backbones', nargs='*',
-                        default=['resnet50', 'od_resnet50_1x', 'od_resnet50_4x', 'kw_resnet50_1x'])
-    parser.add_argument('--backbone-batch-sizes', type=int, nargs='+', default=[1, 32])
-    parser.add_argument('--backbone-iters', type=int, default=5)
+    parser.add_argument('--models', nargs='+', default=DEFAULT_MODELS, choices=sorted(BACKBONES))
+    parser.add_argument('--threads', type=int, nargs='+', default=[1, 2], help='torch.set_num_threads values')
+    parser.add_argument('--infer-batch-sizes', type=int, nargs='+', default=[1])
+    parser.add_argument('--train-batch-sizes', type=int, nargs='*', default=[8],
+                        help='train-step batch sizes (none: inference only); the issue asks for 8 and 32')
     parser.add_argument('--size', type=int, default=224)
-    parser.add_argument('--skip-ops', action='store_true')
-    parser.add_argument('--markdown', action='store_true', help='print a markdown table of ratios at the end')
+    parser.add_argument('--iters', type=int, default=1, help='timed calls per case (median)')
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--repeats', type=int, default=1, help='passes over the models (min over passes)')
+    parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
+                        help="'cpu': time by the process's CPU time (robust on a loaded machine; 1 thread only)")
+    parser.add_argument('--release-path', nargs='*', default=[],
+                        help='checkouts of OSVAI/ODConv and/or OSVAI/KernelWarehouse to time beside mmext')
+    parser.add_argument('--profile', action='store_true', help='print torch.profiler per-op tables')
+    parser.add_argument('--profile-rows', type=int, default=15)
+    parser.add_argument('--ops', action='store_true', help='also time single layers at the ResNet-50 shapes')
+    parser.add_argument('--ops-batch-sizes', type=int, nargs='+', default=[1, 8])
+    parser.add_argument('--markdown', action='store_true', help='print a markdown table at the end')
     parser.add_argument('--out', help='write the rows as JSON here')
     args = parser.parse_args(argv)
+    for t in args.threads:
+        if t < 1:
+            raise ValueError(f'--threads: each value must be >= 1, got {t}')
+    if args.clock == 'cpu' and (args.threads != [1] or args.device != 'cpu'):
+        raise ValueError(f"--clock cpu needs --threads 1 and --device cpu (CPU time sums the threads), got "
+                         f"--threads {args.threads} --device {args.device}")
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     torch.manual_seed(0)
-    rows = ([] if args.skip_ops else bench_ops(args)) + bench_backbones(args)
+    rows = bench_models(args) + (bench_ops(args) if args.ops else [])
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(rows, f, indent=1)
