@@ -47,14 +47,26 @@ class GroupRoIHead(CascadeRoIHead):
         pos_iou_thrs (Sequence[float]): Positive IoU threshold of each stage. Defaults to (0.5, 0.6, 0.7).
         nms_iou_threshold (float): Test NMS IoU (the release's ``roi_iou_threshold``). Defaults to 0.5.
         norm_groups (int): Groups of the GroupNorm after the dynamic conv. Defaults to 32.
+        stage_target_stds (Sequence[Sequence[float]], optional): With one ``bbox_head`` dict, build one head per
+            stage with these ``bbox_coder.target_stds`` (release: (0.1, 0.1, 0.2, 0.2), (0.05, 0.05, 0.1, 0.1),
+            (0.033, 0.033, 0.067, 0.067)). Defaults to None (``bbox_head`` as CascadeRoIHead takes it).
         **kwargs: :class:`mmdet.models.roi_heads.CascadeRoIHead`'s arguments (``num_stages``,
             ``stage_loss_weights``, ``bbox_roi_extractor``, ``bbox_head``); masks and ``train_cfg`` are not used.
     """
 
     def __init__(self, num_classes: int, pos_iou_thrs: Sequence[float] = (0.5, 0.6, 0.7),
-                 nms_iou_threshold: float = 0.5, norm_groups: int = 32, **kwargs) -> None:
+                 nms_iou_threshold: float = 0.5, norm_groups: int = 32,
+                 stage_target_stds: Optional[Sequence[Sequence[float]]] = None, **kwargs) -> None:
         if kwargs.get('mask_head') is not None:
             raise ValueError('GroupRoIHead: mask_head is not supported (Group R-CNN predicts boxes only)')
+        if stage_target_stds is not None:
+            head = kwargs.get('bbox_head')
+            if not isinstance(head, dict) or len(stage_target_stds) != kwargs.get('num_stages'):
+                raise ValueError('GroupRoIHead: stage_target_stds needs a single bbox_head dict and one entry per '
+                                 f'stage, got bbox_head={type(head).__name__} and {len(stage_target_stds)} entries')
+            kwargs['bbox_head'] = [
+                dict(head, bbox_coder=dict(head.get('bbox_coder', dict(type='DeltaXYWHBBoxCoder')),
+                                           target_stds=list(stds))) for stds in stage_target_stds]
         super().__init__(**kwargs)
         if len(pos_iou_thrs) != self.num_stages:
             raise ValueError(f'GroupRoIHead: pos_iou_thrs needs one value per stage ({self.num_stages}), '
