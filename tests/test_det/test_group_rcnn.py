@@ -10,7 +10,7 @@ from mmengine.structures import InstanceData
 from mmext.det.group_rcnn import InstanceLevelAssigner, PointProposalGrouper
 from tests.conftest import REPO
 
-SHAPES_CFG = f'{REPO}/configs/group_rcnn/group-rcnn_r18-c32_fpn_1xb4-36e_shapes-10p.py'
+SHAPES_CFG = f'{REPO}/configs/group_rcnn/group-rcnn_r18-c32_fpn_1xb4-12e_shapes-10p.py'
 
 
 def _tiny_model(num_classes=5):
