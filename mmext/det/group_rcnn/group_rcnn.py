@@ -1,6 +1,6 @@
 """Group R-CNN: a point-to-box converter for point-based weakly semi-supervised detection.
 
-Zhang, Yu, Chen, Zhu, Chen, Wang, Lin, "Group R-CNN for Point-based Weakly Semi-supervised Object Detection",
+Zhang, Yu, Liu, Wang, Zhou, Chen, "Group R-CNN for Point-based Weakly Semi-supervised Object Detection",
 CVPR 2022, arXiv:2205.05920 (release: jshilong/GroupRCNN, mmdet 2.22). Given one annotated point (and class) per
 instance, Group R-CNN returns exactly one box per point:
 
