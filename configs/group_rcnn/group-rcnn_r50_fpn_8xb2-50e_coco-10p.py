@@ -2,11 +2,10 @@
 _base_ = './group-rcnn_r50_fpn_8xb2-24e_coco-10p.py'
 
 max_epochs = 50
-pseudo_outfile_prefix = 'work_dirs/group-rcnn_r50_fpn_8xb2-50e_coco-10p/pseudo'
 train_cfg = dict(max_epochs=max_epochs, val_interval=10)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[30, 40], gamma=0.1)
 ]
-test_evaluator = dict(outfile_prefix=pseudo_outfile_prefix)
+test_evaluator = dict(outfile_prefix='work_dirs/group-rcnn_r50_fpn_8xb2-50e_coco-10p/pseudo')
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=max_epochs))

@@ -72,8 +72,8 @@ class GroupRCNN(TwoStageDetector):
         if int(num_projection_convs) < 0:
             raise ValueError(f'GroupRCNN: num_projection_convs must be >= 0, got {num_projection_convs}')
         super().__init__(backbone=backbone, neck=neck, rpn_head=None, roi_head=roi_head,
-                         train_cfg=ConfigDict(rcnn=None), test_cfg=ConfigDict(rcnn=None), data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+                         train_cfg=ConfigDict(rcnn=None), test_cfg=ConfigDict(rcnn=None),
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.train_cfg, self.test_cfg = train_cfg, test_cfg
         # TwoStageDetector would force an RPN to one class; Group R-CNN's RetinaHead needs the real classes.
         self.rpn_head = MODELS.build(dict(rpn_head, train_cfg=train_cfg['rpn'], test_cfg=test_cfg['rpn']))
