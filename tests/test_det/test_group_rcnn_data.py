@@ -1,6 +1,9 @@
 """Group R-CNN data: point transforms keep points with (and inside) their boxes, the seeded box / point split, both
 point formats, pseudo boxes for the student, and the COCO point converter."""
 import json
+import os.path as osp
+import runpy
+import sys
 
 import numpy as np
 import pytest
@@ -10,7 +13,7 @@ from mmdet.structures.bbox import HorizontalBoxes
 from mmext.datasets.point_generation import add_points_to_coco
 from mmext.datasets.point_transforms import (LoadPointAnnotations, PackPointDetInputs, PointRandomCrop,
                                              PointRandomFlip, PointResize)
-from tests.conftest import TINY_SHAPES, run_tool
+from tests.conftest import REPO, TINY_SHAPES
 
 
 def _results(boxes, points, h=100, w=120):
@@ -126,7 +129,7 @@ def test_split_is_seeded_disjoint_and_the_same_in_test_mode(tiny_shapes):
         _point_dataset(tiny_shapes, split='weak')
 
 
-def test_converter_points_lie_in_masks_and_the_dataset_reads_them(tiny_shapes, tmp_path):
+def test_converter_points_lie_in_masks_and_the_dataset_reads_them(tiny_shapes, tmp_path, monkeypatch):
     from pycocotools import mask as mask_utils
     src = tiny_shapes + 'annotations/instances_train.json'
     with open(src) as f:
@@ -148,7 +151,9 @@ def test_converter_points_lie_in_masks_and_the_dataset_reads_them(tiny_shapes, t
     assert x1 <= px <= x1 + bw and y1 <= py <= y1 + bh
     # the tool writes the same thing; PointCocoDataset reads the [x, y, x, y] format
     dst = tmp_path / 'points.json'
-    run_tool(['tools/dataset_converters/coco_to_points.py', src, str(dst), '--seed', '0'])
+    tool = osp.join(REPO, 'tools/dataset_converters/coco_to_points.py')
+    monkeypatch.setattr(sys, 'argv', [tool, src, str(dst), '--seed', '0'])
+    runpy.run_path(tool, run_name='__main__')
     with open(dst) as f:
         written = json.load(f)
     assert [a['point'] for a in written['annotations']] == \
