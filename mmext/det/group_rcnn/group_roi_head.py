@@ -179,7 +179,7 @@ class GroupRoIHead(CascadeRoIHead):
             losses[f's{stage}.loss_cls'] = weight * head.loss_cls(
                 cls_score, roi_labels, torch.ones_like(roi_labels, dtype=cls_score.dtype), avg_factor=avg)
             losses[f's{stage}.acc'] = accuracy(cls_score, roi_labels)
-            pred = self._select_pred(stage, bbox_pred, roi_labels)
+            pred = self._select_pred(stage, bbox_pred, own_labels)  # the instance's class (= label of positives)
             if num_pos > 0:
                 if head.reg_decoded_bbox:
                     pos_pred = head.bbox_coder.decode(flat[pos], pred[pos])
