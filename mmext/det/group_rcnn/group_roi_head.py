@@ -24,7 +24,6 @@ import torch.nn.functional as F
 from mmcv.ops import batched_nms
 from mmdet.models.losses import accuracy
 from mmdet.models.roi_heads import CascadeRoIHead
-from mmdet.registry import MODELS
 from mmengine.structures import InstanceData
 from torch import Tensor
 
