@@ -2,6 +2,7 @@
 from .cas_attribute_head import CASAttributeHead
 from .cas_semantic_head import CASSemanticHead
 from .casnet import CASNet
+from .group_rcnn import GroupRCNN, GroupRoIHead, InstanceLevelAssigner, PointProposalGrouper, PseudoBoxCocoMetric
 from .hypernet import (HyperFeatureNeck, HyperNet, HyperNetBBoxHead, HyperNetRPNHead, ProposalRecallMetric,
                        RoIPoolExtractor, TwoStageProposalDetector)
 from .ron_anchor_generator import RONAnchorGenerator
@@ -11,7 +12,8 @@ from .ron_neck import RONNeck
 from .ssd_head_compat import SSDHeadCompat
 
 __all__ = [
-    'CASAttributeHead', 'CASNet', 'CASSemanticHead', 'HyperFeatureNeck', 'HyperNet', 'HyperNetBBoxHead',
+    'CASAttributeHead', 'CASNet', 'CASSemanticHead', 'GroupRCNN', 'GroupRoIHead', 'InstanceLevelAssigner',
+    'PointProposalGrouper', 'PseudoBoxCocoMetric', 'HyperFeatureNeck', 'HyperNet', 'HyperNetBBoxHead',
     'HyperNetRPNHead', 'ProposalRecallMetric', 'RoIPoolExtractor', 'TwoStageProposalDetector', 'RONAnchorGenerator',
     'RONAssigner', 'RONHead', 'RONNeck', 'SSDHeadCompat'
 ]
