@@ -13,15 +13,15 @@ from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
 from ..registry import register
-from .cas_clustering import cluster_pixels, fill_holes, label_map_to_masks, masks_to_boxes
+from .cas_clustering import cluster_pixels, fill_holes, grow_labels, label_map_to_masks, masks_to_boxes
 from .cas_targets import semantic_targets
 
 __all__ = ['CASNet']
 
 _DEFAULT_TEST_CFG = dict(
     outputs=('instance', ), seed_thr=0.1, nms_pre=1000, seed_iou_thr=0.5, max_per_img=100, assign_thr=0.3,
-    refine_iters=1, centre_sigma=0.25, min_cells=2, thing_thr=0.5, fill_holes=True, mask_from_semantic=True,
-    stuff_area_limit=0)
+    refine_iters=1, centre_sigma=0.25, merge_thr=None, min_cells=2, thing_thr=0.5, fill_holes=True,
+    mask_from_semantic=True, grow_cells=0., stuff_area_limit=0)
 _OUTPUTS = ('instance', 'panoptic')
 
 
@@ -149,6 +149,11 @@ class CASNet(BaseDetector):
             inst_map = self._resize_labels(labels_map, batch_shape, meta, rescale)
             if self.test_cfg['mask_from_semantic']:
                 inst_map = torch.where(thing_full, inst_map, torch.zeros_like(inst_map))
+                if self.test_cfg['grow_cells'] > 0:  # rim pixels of boundary cells sampled as non-thing
+                    scale = inst_map.shape[0] / meta.get('img_shape', batch_shape)[0]
+                    inst_map = torch.from_numpy(
+                        grow_labels(inst_map.cpu().numpy(), thing_full.cpu().numpy(),
+                                    self.test_cfg['grow_cells'] * self.semantic_head.stride * scale)).to(inst_map.device)
             if self.test_cfg['fill_holes']:
                 inst_map = torch.from_numpy(fill_holes(inst_map.cpu().numpy())).to(inst_map.device)
             masks = label_map_to_masks(inst_map, len(inst_labels))
@@ -181,7 +186,7 @@ class CASNet(BaseDetector):
             boxes.reshape(-1, 4)[idx], q * p_thing, None if centres is None else centres.reshape(-1, 2)[idx],
             weights=q, seed_thr=cfg['seed_thr'], nms_pre=cfg['nms_pre'], seed_iou_thr=cfg['seed_iou_thr'],
             max_instances=cfg['max_per_img'], assign_thr=cfg['assign_thr'], refine_iters=cfg['refine_iters'],
-            centre_sigma=cfg['centre_sigma'])
+            centre_sigma=cfg['centre_sigma'], merge_thr=cfg['merge_thr'])
         assign = res['assign']
         k = res['boxes'].shape[0]
         labels_map = torch.zeros(h * w, dtype=torch.long, device=probs.device)
