@@ -14,7 +14,9 @@ its instance and clustering pixels on them. Only the abstract is known; the choi
   IoU, times the centre term when centres are predicted); the survivors are the cluster centres.
 * **Assignment.** Every thing pixel joins the centre of highest affinity (one ``N x K`` matrix; no loop over
   pixels); ``refine_iters`` k-means-like steps replace each centre by the quality-weighted mean attribute of its
-  members. A pixel whose best affinity is below ``assign_thr`` joins no instance.
+  members; with ``merge_thr``, refined centres as similar as that to a higher-scored one are dropped (fragments of
+  one instance seeded apart by noisy attributes). A pixel whose best affinity is below ``assign_thr`` joins no
+  instance.
 * **No overlap** holds by construction: instances are read off one label map (one id per pixel).
 * **No holes.** A *hole* of an instance is a 4-connected component of the complement of its mask that does not
   touch the image border and contains at least one pixel that no instance claims. (A region enclosed by an
