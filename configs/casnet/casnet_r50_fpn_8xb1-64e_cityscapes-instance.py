@@ -33,9 +33,9 @@ model = dict(
         norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
         loss_box=dict(type='GIoULoss', loss_weight=1.0), loss_centre=dict(type='L1Loss', loss_weight=1.0),
         loss_quality=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
-    test_cfg=dict(outputs=('instance', ), seed_thr=0.1, nms_pre=2000, seed_iou_thr=0.5, max_per_img=100,
-                  assign_thr=0.3, refine_iters=1, centre_sigma=0.25, min_cells=4, thing_thr=0.5, fill_holes=True,
-                  mask_from_semantic=True))
+    test_cfg=dict(outputs=('instance', ), seed_thr=0.1, nms_pre=2000, seed_iou_thr=0.4, max_per_img=100,
+                  assign_thr=0.2, refine_iters=2, centre_sigma=1.0, merge_thr=0.4, min_cells=4, thing_thr=0.4,
+                  fill_holes=True, mask_from_semantic=True, grow_cells=1.0))
 
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001),
                      clip_grad=dict(max_norm=35, norm_type=2))

@@ -191,6 +191,26 @@ class CASAttributeHead(BaseModule):
         return dict(owner=torch.stack(owners), boxes=cat(boxes, (0, 4)), centres=cat(centres, (0, 2)),
                     cells=cat(cells, (0, )))
 
+    def encode_targets(self, out_hw: Tuple[int, int], data_samples: SampleList) -> Dict[str, Tensor]:
+        """Dense ground-truth attributes in the form :meth:`forward` outputs them, the inverse of :meth:`decode`.
+
+        Returns:
+            dict: ``dist`` (B, 4, h, w) and ``centre`` (B, 2, h, w) pixel distances / offsets of each owned cell
+            (1 and 0 on unowned cells), ``owner`` (B, h, w) as in :meth:`get_targets`.
+        """
+        tgt = self.get_targets(out_hw, data_samples)
+        owner = tgt['owner']
+        b, (h, w) = owner.shape[0], out_hw
+        cx, cy = (c.expand(b, h, w) for c in self.cell_centres(h, w, owner.device))
+        pos = owner >= 0
+        dist = torch.ones((b, h, w, 4), device=owner.device)
+        centre = torch.zeros((b, h, w, 2), device=owner.device)
+        box, ctr = tgt['boxes'][owner[pos]], tgt['centres'][owner[pos]]
+        x, y = cx[pos], cy[pos]
+        dist[pos] = torch.stack([x - box[:, 0], y - box[:, 1], box[:, 2] - x, box[:, 3] - y], dim=1)
+        centre[pos] = torch.stack([ctr[:, 0] - x, ctr[:, 1] - y], dim=1)
+        return dict(dist=dist.permute(0, 3, 1, 2), centre=centre.permute(0, 3, 1, 2), owner=owner)
+
     def loss_by_feat(self, out: Dict[str, Tensor], data_samples: SampleList) -> Dict[str, Tensor]:
         """Attribute losses on the cells that some instance owns."""
         b, _, h, w = out['dist'].shape

@@ -14,7 +14,9 @@ its instance and clustering pixels on them. Only the abstract is known; the choi
   IoU, times the centre term when centres are predicted); the survivors are the cluster centres.
 * **Assignment.** Every thing pixel joins the centre of highest affinity (one ``N x K`` matrix; no loop over
   pixels); ``refine_iters`` k-means-like steps replace each centre by the quality-weighted mean attribute of its
-  members. A pixel whose best affinity is below ``assign_thr`` joins no instance.
+  members; with ``merge_thr``, refined centres as similar as that to a higher-scored one are dropped (fragments of
+  one instance seeded apart by noisy attributes). A pixel whose best affinity is below ``assign_thr`` joins no
+  instance.
 * **No overlap** holds by construction: instances are read off one label map (one id per pixel).
 * **No holes.** A *hole* of an instance is a 4-connected component of the complement of its mask that does not
   touch the image border and contains at least one pixel that no instance claims. (A region enclosed by an
@@ -35,8 +37,8 @@ from scipy import ndimage
 from torch import Tensor
 
 __all__ = [
-    'attribute_affinity', 'cluster_pixels', 'fill_holes', 'find_holes', 'instance_topology_stats', 'label_map_to_masks',
-    'masks_to_boxes', 'merge_topology_stats'
+    'attribute_affinity', 'cluster_pixels', 'fill_holes', 'find_holes', 'grow_labels', 'instance_topology_stats',
+    'label_map_to_masks', 'masks_to_boxes', 'merge_topology_stats'
 ]
 
 _FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
@@ -106,7 +108,8 @@ def cluster_pixels(boxes: Tensor,
                    max_instances: int = 100,
                    assign_thr: float = 0.3,
                    refine_iters: int = 1,
-                   centre_sigma: float = 0.25) -> Dict[str, Tensor]:
+                   centre_sigma: float = 0.25,
+                   merge_thr: Optional[float] = None) -> Dict[str, Tensor]:
     """Cluster N thing pixels on their predicted common attributes.
 
     Args:
@@ -122,6 +125,9 @@ def cluster_pixels(boxes: Tensor,
         assign_thr (float): Least affinity for a pixel to join a centre. Defaults to 0.3.
         refine_iters (int): Centre updates (quality-weighted member means) before the final assignment.
         centre_sigma (float): See :func:`attribute_affinity`.
+        merge_thr (float, optional): After each refinement, a centre whose affinity with a higher-scored centre is
+            at least this is dropped and its pixels join the others at the next assignment (fragments of one
+            instance, seeded apart by noisy attributes, have nearly equal member means). None: no merging.
 
     Returns:
         dict: ``assign`` (N,) long, cluster index in ``[0, K)`` or -1; ``boxes`` (K, 4) and, with centres,
@@ -170,6 +176,10 @@ def cluster_pixels(boxes: Tensor,
         if centres is not None:
             new_c = boxes.new_zeros((k, 2)).float().index_add_(0, idx, centres[member].float() * wm[:, None])
             c_centres = torch.where(has[:, None], new_c / denom.clamp(min=1e-6)[:, None], c_centres)
+        if merge_thr is not None and k > 1:  # centres stay in decreasing seed-score order
+            keep_c = _affinity_nms(c_boxes, c_centres, merge_thr, centre_sigma)
+            seeds, c_boxes, k = seeds[keep_c], c_boxes[keep_c], int(keep_c.sum())
+            c_centres = c_centres[keep_c] if c_centres is not None else None
     out = dict(assign=assign, boxes=c_boxes, seed_scores=seed_scores[seeds])
     if centres is not None:
         out['centres'] = c_centres
@@ -222,6 +232,32 @@ def fill_holes(label_map: np.ndarray, order: Optional[Sequence[int]] = None) -> 
         holes = find_holes(out == i)
         if holes.any():
             out[holes & (out == 0)] = i
+    return out
+
+
+def grow_labels(label_map: np.ndarray, allowed: np.ndarray, radius: float) -> np.ndarray:
+    """Give each unlabelled ``allowed`` pixel the label of its nearest labelled pixel, if within ``radius``.
+
+    The stride-4 label map, enlarged by nearest neighbour, ends where a boundary cell's centre pixel is not a thing
+    even though the rest of the cell (and the full-resolution semantic branch) is: the instances lose up to a cell
+    of their rim. This gives those pixels back (one Euclidean distance transform, no loop); labels stay one per
+    pixel, so no overlap can arise.
+
+    Args:
+        label_map (np.ndarray): (H, W) int, 0 = no instance.
+        allowed (np.ndarray): (H, W) bool, the pixels that may join an instance (the thing pixels).
+        radius (float): Largest distance in pixels.
+
+    Returns:
+        np.ndarray: A new label map.
+    """
+    out = label_map.copy()
+    todo = allowed & (out == 0)
+    if radius <= 0 or not todo.any() or not (out > 0).any():
+        return out
+    dist, (iy, ix) = ndimage.distance_transform_edt(out == 0, return_indices=True)
+    grow = todo & (dist <= radius)
+    out[grow] = out[iy[grow], ix[grow]]
     return out
 
 

@@ -13,15 +13,15 @@ from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
 from ..registry import register
-from .cas_clustering import cluster_pixels, fill_holes, label_map_to_masks, masks_to_boxes
+from .cas_clustering import cluster_pixels, fill_holes, grow_labels, label_map_to_masks, masks_to_boxes
 from .cas_targets import semantic_targets
 
 __all__ = ['CASNet']
 
 _DEFAULT_TEST_CFG = dict(
-    outputs=('instance', ), seed_thr=0.1, nms_pre=1000, seed_iou_thr=0.5, max_per_img=100, assign_thr=0.3,
-    refine_iters=1, centre_sigma=0.25, min_cells=2, thing_thr=0.5, fill_holes=True, mask_from_semantic=True,
-    stuff_area_limit=0)
+    outputs=('instance', ), seed_thr=0.1, nms_pre=1000, seed_iou_thr=0.4, max_per_img=100, assign_thr=0.2,
+    refine_iters=2, centre_sigma=1.0, merge_thr=0.4, min_cells=2, thing_thr=0.4, fill_holes=True,
+    mask_from_semantic=True, grow_cells=1., stuff_area_limit=0)
 _OUTPUTS = ('instance', 'panoptic')
 
 
@@ -54,9 +54,11 @@ class CASNet(BaseDetector):
             :func:`cluster_pixels` arguments (``max_per_img`` = ``max_instances``), ``min_cells`` (smallest
             cluster kept, in head cells), ``thing_thr`` (a pixel is a thing when the semantic probabilities of the
             thing classes sum to at least this, at the head's stride for the clustering and at full resolution for
-            the masks), ``fill_holes``, ``mask_from_semantic`` (keep instance pixels only where the full-resolution
-            semantic branch says thing) and ``stuff_area_limit`` (smaller stuff segments
-            become void, pixels).
+            the masks), ``merge_thr`` (refined cluster centres this similar merge, None: off), ``fill_holes``,
+            ``mask_from_semantic`` (keep instance pixels only where the full-resolution semantic branch says thing),
+            ``grow_cells`` (with ``mask_from_semantic``: unclaimed thing pixels within this many head cells of an
+            instance join the nearest one, :func:`grow_labels`; 0: off) and ``stuff_area_limit`` (smaller stuff
+            segments become void, pixels).
         data_preprocessor (dict, optional): Usually ``DetDataPreprocessor`` with ``pad_mask`` and ``pad_seg``.
         init_cfg (dict, optional): Init config.
     """
@@ -149,6 +151,11 @@ class CASNet(BaseDetector):
             inst_map = self._resize_labels(labels_map, batch_shape, meta, rescale)
             if self.test_cfg['mask_from_semantic']:
                 inst_map = torch.where(thing_full, inst_map, torch.zeros_like(inst_map))
+                if self.test_cfg['grow_cells'] > 0:  # rim pixels of boundary cells sampled as non-thing
+                    radius = self.test_cfg['grow_cells'] * self.semantic_head.stride * inst_map.shape[0] / \
+                        meta.get('img_shape', batch_shape)[0]
+                    inst_map = torch.from_numpy(grow_labels(inst_map.cpu().numpy(), thing_full.cpu().numpy(),
+                                                            radius)).to(inst_map.device)
             if self.test_cfg['fill_holes']:
                 inst_map = torch.from_numpy(fill_holes(inst_map.cpu().numpy())).to(inst_map.device)
             masks = label_map_to_masks(inst_map, len(inst_labels))
@@ -181,7 +188,7 @@ class CASNet(BaseDetector):
             boxes.reshape(-1, 4)[idx], q * p_thing, None if centres is None else centres.reshape(-1, 2)[idx],
             weights=q, seed_thr=cfg['seed_thr'], nms_pre=cfg['nms_pre'], seed_iou_thr=cfg['seed_iou_thr'],
             max_instances=cfg['max_per_img'], assign_thr=cfg['assign_thr'], refine_iters=cfg['refine_iters'],
-            centre_sigma=cfg['centre_sigma'])
+            centre_sigma=cfg['centre_sigma'], merge_thr=cfg['merge_thr'])
         assign = res['assign']
         k = res['boxes'].shape[0]
         labels_map = torch.zeros(h * w, dtype=torch.long, device=probs.device)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmext.det.cas_clustering import (cluster_pixels, fill_holes, find_holes, instance_topology_stats,
+from mmext.det.cas_clustering import (cluster_pixels, fill_holes, find_holes, grow_labels, instance_topology_stats,
                                       label_map_to_masks, masks_to_boxes, merge_topology_stats)
 
 
@@ -150,3 +150,33 @@ def test_masks_to_boxes_and_merged_stats():
     assert total['overlap_fraction'] == pytest.approx(2 / 34) and total['instances'] == 4
     with pytest.raises(ValueError, match=r'\(N, H, W\)'):
         instance_topology_stats(np.zeros((4, 4), bool))
+
+
+def test_merging_refined_centres_joins_the_fragments_of_one_noisy_instance():
+    """One instance whose pixels predict its 10 px box shifted by -2.5..2.5 px; the two extreme pixels score
+    highest, so seed NMS keeps both (IoU 0.33 < 0.5). Their members' mean boxes (shifts -1.4 / +1.6, IoU 0.53)
+    merge at 0.5."""
+    shifts = torch.linspace(-2.5, 2.5, 11)
+    boxes = torch.stack([shifts, torch.zeros(11), shifts + 10, torch.full((11, ), 10.)], dim=1)
+    scores = torch.full((11, ), 0.5)
+    scores[0] = scores[-1] = 0.9
+    frag = cluster_pixels(boxes, scores, seed_iou_thr=0.5, assign_thr=0.1, refine_iters=1)
+    assert frag['boxes'].shape[0] == 2 and set(frag['assign'].tolist()) == {0, 1}
+    merged = cluster_pixels(boxes, scores, seed_iou_thr=0.5, assign_thr=0.1, refine_iters=1, merge_thr=0.5)
+    assert merged['boxes'].shape[0] == 1 and (merged['assign'] == 0).all()
+    assert merged['seed_scores'].tolist() == [pytest.approx(0.9)]
+
+
+def test_grow_labels_gives_rim_pixels_to_the_nearest_instance_only_within_the_radius():
+    labels = np.zeros((12, 12), np.int64)
+    labels[2:6, 2:6] = 1
+    labels[2:6, 7:10] = 2
+    allowed = np.zeros((12, 12), bool)
+    allowed[1:7, 1:11] = True  # a one-pixel rim around both, and the column between them
+    allowed[10, 10] = True  # far from every instance
+    out = grow_labels(labels, allowed, radius=1.5)
+    assert (out[labels > 0] == labels[labels > 0]).all()  # labelled pixels never change
+    assert out[1, 1] == 1 and out[1, 10] == 2 and out[6, 3] == 1 and out[3, 6] in (1, 2)
+    assert out[10, 10] == 0 and not out[~allowed].any()
+    np.testing.assert_array_equal(grow_labels(labels, allowed, radius=0), labels)
+    np.testing.assert_array_equal(grow_labels(np.zeros_like(labels), allowed, radius=3), 0)

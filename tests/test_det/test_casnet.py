@@ -186,6 +186,45 @@ def test_hand_made_outputs_give_the_expected_instances_and_panoptic_map(monkeypa
     assert 0 < diff <= 4 * 3
 
 
+def test_targets_round_trip_through_decode_loss_and_post_process(monkeypatch):
+    """Ground truth -> dense targets in the head's output form -> decode gives back each owned cell's instance box
+    and centre exactly, the attribute losses on them are ~0, and the post-process recovers the instances."""
+    model = _build(INSTANCE_CFG)
+    head = model.attribute_head
+    sample = _sample()
+    h = w = 16
+    enc = head.encode_targets((h, w), [sample])
+    tgt = head.get_targets((h, w), [sample])
+    assert tgt['boxes'].tolist() == sample.gt_instances.bboxes.tolist()  # the masks' tight boxes
+    dec = head.decode(enc)
+    owner = enc['owner'][0]
+    pos = owner >= 0
+    assert int(pos.sum()) == int(tgt['cells'].sum()) > 0
+    torch.testing.assert_close(dec['boxes'][0][pos], tgt['boxes'][owner[pos]])
+    torch.testing.assert_close(dec['centres'][0][pos], tgt['centres'][owner[pos]])
+    exact = dict(dist=enc['dist'], centre=enc['centre'], quality=torch.full((1, 1, h, w), 9.))
+    losses = head.loss_by_feat(exact, [sample])
+    assert losses['loss_box'] < 1e-5 and losses['loss_centre'] < 1e-5 and losses['loss_quality'] < 1e-3
+    wrong = dict(exact, dist=enc['dist'] * 1.5)
+    assert head.loss_by_feat(wrong, [sample])['loss_box'] > 0.05
+    # the raw parametrisation distance_norm * exp(x) reaches the targets: log-targets through forward's decode
+    raw = torch.log(enc['dist'] / head.distance_norm)
+    torch.testing.assert_close(head.distance_norm * raw.exp(), enc['dist'])
+    # post-process on these attributes and one-hot semantics recovers both instances with their classes
+    model.eval()
+    sem = torch.full((1, 6, h, w), -9.)
+    sem[0, 5] = 9.
+    for i, lab in enumerate(sample.gt_instances.labels.tolist()):
+        sem[0, 5][owner == i], sem[0, lab][owner == i] = -9., 9.
+    monkeypatch.setattr(model, '_heads', lambda inputs: (dict(seg_preds=sem), exact))
+    pred = model.predict(torch.zeros(1, 3, 64, 64), [_sample(things=False)])[0].pred_instances
+    assert sorted(pred.labels.tolist()) == [1, 3]
+    gt_masks = sample.gt_instances.masks.to_tensor(torch.bool, 'cpu')
+    for mask, lab in zip(pred.masks, pred.labels.tolist()):
+        g = gt_masks[sample.gt_instances.labels.tolist().index(lab)]
+        assert (mask & g).sum() / (mask | g).sum() > 0.8  # stride-4 cells: a 22 px square is 5x5 cells
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="mode must be 'joint' or 'separated'"):
         _build(INSTANCE_CFG, mode='both')

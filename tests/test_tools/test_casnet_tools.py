@@ -46,6 +46,7 @@ def test_casnet_shapes_eval_tool(tiny_shapes, tmp_path):
     topo = m['topology']['score>=0.0']
     assert topo['instances'] > 0 and topo['multi_claimed'] == 0 and topo['with_unclaimed_hole'] == 0
     assert m['speed_ratio_cpu'] == 1.0 and res['ground_truth']['instances'] > 0
+    assert 0 <= m['class_agnostic']['segm_mAP'] <= 1 and 'segm_mAP_50' in m['class_agnostic']
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ import json
 
 import torch
 from mmdet.registry import METRICS, MODELS
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -33,27 +33,20 @@ def oracle_outputs(model, inputs, samples):
     valid = sem_t < c
     onehot = torch.nn.functional.one_hot(sem_t.clamp(max=c - 1), c).permute(0, 3, 1, 2).float() * 20
     logits = torch.where(valid[:, None], logits + onehot, logits)
-    tgt = head.get_targets((h, w), samples)
-    cx, cy = head.cell_centres(h, w, inputs.device)
-    owner = tgt['owner']
-    dist = torch.ones((len(samples), 4, h, w))
-    centre = torch.zeros((len(samples), 2, h, w))
-    pos = owner >= 0
-    b = tgt['boxes'][owner[pos]]
-    bx, by = cx.expand_as(owner)[pos], cy.expand_as(owner)[pos]
-    for k, v in enumerate([bx - b[:, 0], by - b[:, 1], b[:, 2] - bx, b[:, 3] - by]):
-        dist[:, k][pos] = v
-    ctr = tgt['centres'][owner[pos]]
-    centre[:, 0][pos], centre[:, 1][pos] = ctr[:, 0] - bx, ctr[:, 1] - by
-    return dict(seg_preds=logits), dict(dist=dist.clamp(min=1e-3), quality=torch.full((len(samples), 1, h, w), 5.),
-                                        centre=centre)
+    tgt = head.encode_targets((h, w), samples)
+    return dict(seg_preds=logits), dict(dist=tgt['dist'].clamp(min=1e-3), centre=tgt['centre'],
+                                        quality=torch.full((len(samples), 1, h, w), 5.))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys, e.g. '
+                        'model.test_cfg.grow_cells=0')
     args = parser.parse_args()
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
     model.eval()

@@ -6,7 +6,9 @@ config's test evaluator (CocoMetric, CocoPanopticMetric) and measures on every i
 ``pred_instances`` with score >= ``--score-thr``, else from the thing segments of ``pred_panoptic_seg``) the
 fraction of claimed pixels claimed by two or more instances and the fraction of instances with a hole
 (:func:`mmext.det.cas_clustering.instance_topology_stats`; both hole definitions). The ground truth of the
-instance annotation file is measured the same way. Inference time is that of ``test_step`` (preprocessing, forward,
+instance annotation file is measured the same way. The class-agnostic mask AP (pycocotools ``useCats=0`` on
+``--gt-ann``, every predicted instance) separates finding and delineating the instances from classifying them.
+Inference time is that of ``test_step`` (preprocessing, forward,
 post-process; no data loading, no metric), wall and CPU (process) time. Example::
 
     python tools/analysis_tools/casnet_shapes_eval.py \\
@@ -26,7 +28,9 @@ from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
 
 import mmext  # noqa: F401
 from mmext.det.cas_clustering import instance_topology_stats, merge_topology_stats
@@ -44,6 +48,32 @@ def predicted_masks(sample, score_thr: float) -> np.ndarray:
     return np.stack([pan == i for i in ids]) if ids else np.zeros((0, ) + pan.shape, bool)
 
 
+def class_agnostic_segm_ap(ann_file: str, results: List[Dict]) -> Dict[str, float]:
+    """COCO mask AP ignoring the classes (pycocotools ``useCats=0``): how well the instances are found and
+    delineated, whatever class they get."""
+    if not results:
+        return dict(segm_mAP=0.0, segm_mAP_50=0.0)
+    coco = COCO(ann_file)
+    evaluator = COCOeval(coco, coco.loadRes(results), 'segm')
+    evaluator.params.useCats = 0
+    evaluator.params.imgIds = sorted({r['image_id'] for r in results})
+    evaluator.evaluate()
+    evaluator.accumulate()
+    evaluator.summarize()
+    return dict(segm_mAP=round(float(evaluator.stats[0]), 4), segm_mAP_50=round(float(evaluator.stats[1]), 4))
+
+
+def coco_results(sample, masks: np.ndarray) -> List[Dict]:
+    """Class-agnostic COCO results of one prediction (``pred_instances`` scores, else 1 per panoptic segment)."""
+    scores = sample.pred_instances.scores.cpu().numpy() if 'pred_instances' in sample else np.ones(len(masks))
+    out = []
+    for m, score in zip(masks, scores):
+        rle = mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
+        rle['counts'] = rle['counts'].decode()
+        out.append(dict(image_id=int(sample.img_id), category_id=1, segmentation=rle, score=float(score)))
+    return out
+
+
 def gt_stats(ann_file: str) -> Dict[str, float]:
     coco = COCO(ann_file)
     stats = []
@@ -56,7 +86,7 @@ def gt_stats(ann_file: str) -> Dict[str, float]:
     return merge_topology_stats(stats)
 
 
-def evaluate(config: str, checkpoint: str, score_thrs: List[float]) -> Dict:
+def evaluate(config: str, checkpoint: str, score_thrs: List[float], gt_ann: str) -> Dict:
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
@@ -69,6 +99,7 @@ def evaluate(config: str, checkpoint: str, score_thrs: List[float]) -> Dict:
     wall = cpu = 0.0
     images = 0
     topo: Dict[float, List[Dict]] = {t: [] for t in score_thrs}
+    agnostic: List[Dict] = []
     for batch in loader:
         w0, c0 = time.perf_counter(), time.process_time()
         with torch.no_grad():
@@ -78,11 +109,13 @@ def evaluate(config: str, checkpoint: str, score_thrs: List[float]) -> Dict:
         images += len(outputs)
         for t in score_thrs:
             topo[t] += [instance_topology_stats(predicted_masks(s, t)) for s in outputs]
+        agnostic += [r for s in outputs for r in coco_results(s, predicted_masks(s, 0.0))]
         evaluator.process(data_samples=outputs, data_batch=batch)
     metrics = evaluator.evaluate(len(loader.dataset))
     return dict(config=config, checkpoint=checkpoint, images=images,
                 metrics={k: round(float(v), 4) for k, v in metrics.items() if np.isscalar(v)},
                 topology={f'score>={t}': merge_topology_stats(v) for t, v in topo.items()},
+                class_agnostic=class_agnostic_segm_ap(gt_ann, agnostic),
                 images_per_s_wall=images / wall, images_per_s_cpu=images / cpu,
                 params=sum(p.numel() for p in model.parameters()))
 
@@ -98,7 +131,7 @@ def main() -> None:
     if len(args.pairs) % 2:
         raise SystemExit(f'pairs: expected CONFIG CHECKPOINT pairs, got {len(args.pairs)} arguments')
     torch.manual_seed(0)
-    results = [evaluate(c, k, args.score_thr) for c, k in zip(args.pairs[::2], args.pairs[1::2])]
+    results = [evaluate(c, k, args.score_thr, args.gt_ann) for c, k in zip(args.pairs[::2], args.pairs[1::2])]
     base = results[0]
     for r in results:
         r['speed_ratio_wall'] = round(r['images_per_s_wall'] / base['images_per_s_wall'], 3)
