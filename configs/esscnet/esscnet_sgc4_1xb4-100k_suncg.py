@@ -2,6 +2,8 @@
 # TSDF input, outputs at 60x36x60 and 30x18x30, 6 UNet levels, SGD Nesterov 0.9, wd 1e-4,
 # lr 0.1 * exp(-0.5 * (epoch - 1)) over 10 epochs of 10,000 iterations, batch 4. SUNCG is no longer distributed:
 # convert your copy to .npz scenes (tsdf + label, see mmext.datasets.ssc_dataset) under data/suncg_ssc/.
+# Targets as the release's data tools make them: its down-sampling (downsample.hpp) and hard negatives tested on
+# the TSDF of the complete labels (prepare_weight.py).
 _base_ = ['mmseg::_base_/default_runtime.py']
 default_scope = 'mmseg'
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
@@ -10,11 +12,12 @@ dataset_type = 'SSCDataset'
 data_root = 'data/suncg_ssc/'
 train_dataloader = dict(
     batch_size=4, num_workers=4, persistent_workers=True, sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(type=dataset_type, data_root=data_root, out_stride=4, data_prefix=dict(scenes='train')))
+    dataset=dict(type=dataset_type, data_root=data_root, out_stride=4, downsample='release', with_complete_tsdf=True,
+                 data_prefix=dict(scenes='train')))
 val_dataloader = dict(
     batch_size=1, num_workers=2, persistent_workers=True, sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, out_stride=4, data_prefix=dict(scenes='test'),
-                 test_mode=True))
+    dataset=dict(type=dataset_type, data_root=data_root, out_stride=4, downsample='release',
+                 data_prefix=dict(scenes='test'), test_mode=True))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='SSCMetric', num_classes=12)
 test_evaluator = val_evaluator
@@ -22,7 +25,8 @@ test_evaluator = val_evaluator
 model = dict(
     type='ESSCNet', num_classes=12, stem_channels=16, channels=64, num_levels=6, blocks_per_level=2, sgc_groups=4,
     sgc_pattern=(1, 2, 3), sgc_levels=dict(stem=True, encoder=(0, 1), decoder=(0, 1)), prune=True,
-    loss=dict(type='SSCSelectedCELoss', easy_ratio=0.1, neg_ratio=2.0, hard_neg_frac=0.9),
+    loss=dict(type='SSCSelectedCELoss', easy_ratio=0.1, neg_ratio=2.0, hard_neg_frac=0.9,
+              hard_negative_tsdf='complete'),
     data_preprocessor=dict(type='SSCDataPreprocessor'))
 
 iters_per_epoch = 10000

@@ -172,8 +172,12 @@ class ESSCNet(BaseModel):
             if labels.shape[1:] != dense.shape[2:]:
                 raise ValueError(f'ESSCNet: output grid {tuple(dense.shape[2:])} != label grid '
                                  f'{tuple(labels.shape[1:])}; the dataset out_stride must be 4')
+            key = getattr(self.loss_module, 'tsdf_key', 'tsdf')
+            if not all(key in s for s in data_samples):
+                raise KeyError(f'ESSCNet: the loss needs data_samples[i].{key}; for {key!r} build the dataset with '
+                               'with_complete_tsdf=True')
             return self.loss_module(dense, dense_low, labels, torch.stack([s.gt_label_low for s in data_samples]),
-                                    torch.stack([s.tsdf for s in data_samples]))
+                                    torch.stack([s.get(key) for s in data_samples]))
         if mode == 'predict':
             pred, pred_low = dense.argmax(1), dense_low.argmax(1)
             for s, p, pl in zip(data_samples, pred, pred_low):

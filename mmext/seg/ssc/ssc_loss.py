@@ -4,9 +4,11 @@
 arXiv 1907.05091 (release zjhthu/SGC-Release: ``data.py``, ``eval/weighted_cross_entropy.py``). Per sample: all
 hard positives (occupied voxels whose 3x3x3 neighbourhood holds another label), easy positives (the other occupied
 voxels) numbering ``easy_ratio`` x #hard, and ``neg_ratio`` x #positives negatives of which ``hard_neg_frac`` are
-hard negatives (empty voxels with ``0 < TSDF < 0.99``, observed free space near a surface) and the rest other empty
-voxels; label 255 is never selected. Each resolution's loss is normalised by its number of selected voxels; the
-low-resolution weights are the 2x2x2 max of the high-resolution ones.
+hard negatives (empty voxels with ``0 < TSDF < 0.99``) and the rest other empty voxels; label 255 is never
+selected. The TSDF is the observed (projective) one, or as in the release (``script/prepare_weight.py``) the TSDF of
+the complete labels (free space within 12 voxels of any surface, seen or not): ``hard_negative_tsdf``.
+Each resolution's loss is normalised by its number of selected voxels; the low-resolution weights are the 2x2x2
+max of the high-resolution ones.
 """
 from typing import Dict, Optional
 
@@ -67,16 +69,30 @@ class SSCSelectedCELoss(nn.Module):
         hard_neg_frac (float): share of hard negatives among the negatives. Defaults to 0.9 (release).
         loss_weight (float): Multiplies both terms. Defaults to 1.
         ignore_index (int): Invalid label. Defaults to 255.
+        hard_negative_tsdf (str): The TSDF tested for hard negatives: ``'observed'`` (the data sample's ``tsdf``)
+            or ``'complete'`` (its ``tsdf_complete``, the release's; needs ``SSCDataset(with_complete_tsdf=True)``).
+            The model passes the data sample field named by :attr:`tsdf_key`. Defaults to ``'observed'``.
     """
 
+    TSDF_KEYS = dict(observed='tsdf', complete='tsdf_complete')
+
     def __init__(self, easy_ratio: float = 0.1, neg_ratio: float = 2.0, hard_neg_frac: float = 0.9,
-                 loss_weight: float = 1.0, ignore_index: int = 255) -> None:
+                 loss_weight: float = 1.0, ignore_index: int = 255, hard_negative_tsdf: str = 'observed') -> None:
         super().__init__()
         if not 0 <= hard_neg_frac <= 1:
             raise ValueError(f'SSCSelectedCELoss: hard_neg_frac must be in [0, 1], got {hard_neg_frac}')
+        if hard_negative_tsdf not in self.TSDF_KEYS:
+            raise ValueError(f"SSCSelectedCELoss: hard_negative_tsdf must be 'observed' or 'complete', got "
+                             f'{hard_negative_tsdf!r}')
+        self.hard_negative_tsdf = hard_negative_tsdf
         self.easy_ratio, self.neg_ratio, self.hard_neg_frac = float(easy_ratio), float(neg_ratio), hard_neg_frac
         self.loss_weight = float(loss_weight)
         self.ignore_index = int(ignore_index)
+
+    @property
+    def tsdf_key(self) -> str:
+        """The data sample field holding the TSDF for the hard negatives."""
+        return self.TSDF_KEYS[self.hard_negative_tsdf]
 
     def weights(self, labels: torch.Tensor, tsdf: torch.Tensor) -> torch.Tensor:
         """``[B, X, Y, Z]`` 0/1 selection weights."""
