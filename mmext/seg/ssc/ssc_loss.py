@@ -3,8 +3,9 @@
 "Efficient Semantic Scene Completion Network with Spatial Group Convolution", Zhang et al., ECCV 2018,
 arXiv 1907.05091 (release zjhthu/SGC-Release: ``data.py``, ``eval/weighted_cross_entropy.py``). Per sample: all
 hard positives (occupied voxels whose 3x3x3 neighbourhood holds another label), easy positives (the other occupied
-voxels) numbering ``easy_ratio`` x #hard, and ``neg_ratio`` x #positives negatives of which ``hard_neg_frac`` are
-hard negatives (empty voxels with ``0 < TSDF < 0.99``) and the rest other empty voxels; label 255 is never
+voxels) numbering ``int(easy_ratio x #hard)``, and ``int(min(neg_ratio x #positives, #candidates / hard_neg_frac))``
+negatives (the release's ``data.py``, where ``hard_neg_frac`` is written ``1 - easy_ratio``) of which
+``hard_neg_frac`` are hard negatives (empty voxels with ``0 < TSDF < 0.99``) and the rest other empty voxels; label 255 is never
 selected. The TSDF is the observed (projective) one, or as in the release (``script/prepare_weight.py``) the TSDF of
 the complete labels (free space within 12 voxels of any surface, seen or not): ``hard_negative_tsdf``.
 Each resolution's loss is normalised by its number of selected voxels; the low-resolution weights are the 2x2x2
@@ -49,11 +50,18 @@ def select_voxels(label: torch.Tensor, tsdf: torch.Tensor, easy_ratio: float = 0
     other = (nb_max > label.float()) | (nb_min < label.float())
     hard_pos = occupied & other
     n_hard = int(hard_pos.sum())
-    easy_pos = _sample(occupied & ~hard_pos, int(round(easy_ratio * n_hard)), generator)
+    # the counts as the release's data.py computes them (int truncation; the negatives are capped so that hard
+    # negatives keep their share when candidates are scarce: neg <= #candidates / hard_neg_frac)
+    easy_pos = _sample(occupied & ~hard_pos, int(easy_ratio * n_hard), generator)
     n_pos = n_hard + int(easy_pos.sum())
-    n_neg = int(round(neg_ratio * n_pos))
     empty = valid & (label == 0)
-    hard_neg = _sample(empty & (tsdf > 0) & (tsdf < 0.99), int(round(hard_neg_frac * n_neg)), generator)
+    candidates = empty & (tsdf > 0) & (tsdf < 0.99)
+    n_cand = int(candidates.sum())
+    n_neg = neg_ratio * n_pos
+    if hard_neg_frac > 0:
+        n_neg = min(n_neg, n_cand / hard_neg_frac)
+    n_neg = int(n_neg)
+    hard_neg = _sample(candidates, int(min(n_neg * hard_neg_frac, n_cand)), generator)
     easy_neg = _sample(empty & ~hard_neg, n_neg - int(hard_neg.sum()), generator)
     selected = hard_pos | easy_pos | hard_neg | easy_neg
     return dict(hard_pos=hard_pos, easy_pos=easy_pos, hard_neg=hard_neg, easy_neg=easy_neg, selected=selected)

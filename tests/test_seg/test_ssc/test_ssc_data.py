@@ -75,14 +75,24 @@ def test_voxel_selection_on_a_hand_made_grid():
     sel = select_voxels(label, tsdf, generator=torch.Generator().manual_seed(0))
     n_hard = 64 - 8
     assert int(sel['hard_pos'].sum()) == n_hard and not sel['hard_pos'][2:4, 2:4, 2:4].any()
-    assert int(sel['easy_pos'].sum()) == round(0.1 * n_hard)
+    assert int(sel['easy_pos'].sum()) == int(0.1 * n_hard) == 5, "the release's int truncation"
     assert sel['easy_pos'][2:4, 2:4, 2:4].sum() == sel['easy_pos'].sum()
-    n_pos = n_hard + round(0.1 * n_hard)
-    assert int(sel['hard_neg'].sum()) == 36, 'all 36 candidates (fewer than 0.9 * 2 * #pos = 111)'
+    # release data.py: neg = int(min(2 * #pos, 36 / 0.9)) = 40, hard = int(min(40 * 0.9, 36)) = 36, easy = 4
+    assert int(sel['hard_neg'].sum()) == 36, 'all 36 candidates'
     assert (tsdf[sel['hard_neg']] == 0.5).all() and (label[sel['hard_neg']] == 0).all()
-    assert int(sel['easy_neg'].sum()) == 2 * n_pos - 36
+    assert int(sel['easy_neg'].sum()) == 4, 'negatives are capped at #candidates / 0.9 when candidates are scarce'
     assert not sel['selected'][0, 0, 0], 'invalid voxels are never selected'
     assert not (sel['easy_neg'] & sel['hard_neg']).any()
+
+
+def test_voxel_selection_counts_with_plenty_of_candidates():
+    """With many hard-negative candidates the cap does not bind: neg = int(2 * #pos), 90 % of them hard."""
+    label = torch.zeros(10, 10, 10, dtype=torch.long)
+    label[4:6, 4:6, 4:6] = 2  # 8 voxels, all hard positives (each sees empty neighbours)
+    tsdf = torch.full((10, 10, 10), 0.5)
+    sel = select_voxels(label, tsdf, generator=torch.Generator().manual_seed(1))
+    assert int(sel['hard_pos'].sum()) == 8 and int(sel['easy_pos'].sum()) == 0
+    assert int(sel['hard_neg'].sum()) == int(16 * 0.9) == 14 and int(sel['easy_neg'].sum()) == 2
 
 
 def test_loss_on_empty_scene_is_zero_with_gradient():
