@@ -9,7 +9,6 @@ _base_ = [
     '../_base_/models/group-rcnn_r50_fpn.py',
     '../_base_/datasets/shapes_point.py',
     'mmdet::_base_/default_runtime.py',
-    '../_base_/schedules/shapes_adamw-cosine_12e.py',
 ]
 default_scope = 'mmdet'
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
@@ -28,14 +27,23 @@ model = dict(
         bbox_roi_extractor=dict(out_channels=channels, featmap_strides=[8, 16, 32]),
         bbox_head=dict(in_channels=channels, fc_out_channels=256, num_classes=num_classes)))
 
+max_epochs = 12
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(type='CosineAnnealingLR', eta_min_ratio=0.05, by_epoch=True, begin=0, convert_to_iter_based=True)
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min_ratio=0.05, by_epoch=True, begin=0, end=max_epochs,
+         convert_to_iter_based=True)
 ]
-optim_wrapper = dict(clip_grad=dict(max_norm=35))
-auto_scale_lr = dict(base_batch_size=4)
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.),
+    clip_grad=dict(max_norm=35, norm_type=2))
+auto_scale_lr = dict(enable=False, base_batch_size=4)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=12, max_keep_ckpts=1))
+    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1))
 # tools/test.py writes the pseudo boxes of the 900 point-only training images here
 test_evaluator = dict(outfile_prefix='work_dirs/group-rcnn_r18-c32_fpn_1xb4-12e_shapes-10p/pseudo')

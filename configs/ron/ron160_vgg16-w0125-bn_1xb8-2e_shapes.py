@@ -4,7 +4,6 @@
 _base_ = [
     '../_base_/datasets/shapes_detection.py',
     'mmdet::_base_/default_runtime.py',
-    '../_base_/schedules/shapes_adamw-cosine_12e.py',
 ]
 default_scope = 'mmdet'
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
@@ -65,11 +64,21 @@ train_dataloader = dict(batch_sampler=None, dataset=dict(pipeline=train_pipeline
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-train_cfg = dict(max_epochs=2, val_interval=2)
+max_epochs = 2
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
-    dict(type='CosineAnnealingLR', eta_min_ratio=0.05, by_epoch=True, begin=0, convert_to_iter_based=True)
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min_ratio=0.05, by_epoch=True, begin=0, end=max_epochs,
+         convert_to_iter_based=True)
 ]
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.),
+    clip_grad=dict(max_norm=10, norm_type=2))
+auto_scale_lr = dict(enable=False, base_batch_size=8)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
