@@ -61,7 +61,9 @@ class _Block(nn.Module):
 
         def inner(x: Tensor) -> Tensor:
             identity = x if self.downsample is None else self.downsample(x)
-            return identity + _drop_path(self._residual(x), self.drop_path, self.training)
+            out = _drop_path(self._residual(x), self.drop_path, self.training)
+            out += identity  # in place, as mmcv's/torchvision's blocks (a new 56x56 map costs its page faults)
+            return out
 
         if self.with_cp and x.requires_grad:
             out = checkpoint(inner, x, use_reentrant=False)

@@ -28,6 +28,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from .kernel_scratch import kernel_scratch_scope
+
 __all__ = [
     'dynamic_conv2d', 'per_sample_conv2d', 'conv_formulation', 'conv_out_size', 'AttentionBatchNorm1d',
     'AttentionBatchNorm2d', 'build_attention_norm'
@@ -280,7 +282,8 @@ def per_sample_conv2d(x: Tensor, assemble: Callable[..., Tensor], tensors: Seque
     needs_grad = torch.is_grad_enabled() and (x.requires_grad or any(
         t is not None and t.requires_grad for t in tensors))
     if not needs_grad:
-        return _per_sample_forward(x, assemble(*tensors), spec)
+        with kernel_scratch_scope():  # the kernel may live in a kept buffer: consumed before the scope ends
+            return _per_sample_forward(x, assemble(*tensors), spec)
     return _RecomputedKernelConv.apply(x, spec, assemble, *tensors)
 
 

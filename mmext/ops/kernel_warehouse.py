@@ -19,6 +19,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from .dynamic_conv import _export_mode, build_attention_norm, dynamic_conv2d, per_sample_conv2d
+from .kernel_scratch import kernel_scratch
 from .temperature_check import TemperatureScheduleCheck
 
 __all__ = ['KWAttention', 'KWLayerBase', 'KWConv2d', 'KWLinear']
@@ -173,13 +174,21 @@ class KWLayerBase(TemperatureScheduleCheck, nn.Module):
         """
         b = att.shape[0]
         c_out, c_in = self.cell_shape[1:3]
+        flat = cells.reshape(cells.shape[0], -1)
         if b == 1 and self.g_out == 1 and self.g_in == 1:
-            w = torch.mm(cells.reshape(cells.shape[0], -1).t(), att[0].t())  # [c_out*c_in, taps]
-            return w.reshape(1, *self.weight_shape)
-        w = torch.mm(att.reshape(b * self.num_mixtures, -1), cells.reshape(cells.shape[0], -1))  # [B*m, cell]
+            # inference inside per_sample_conv2d writes into a kept buffer (see kernel_scratch)
+            out = kernel_scratch((c_out * c_in, self.g_spatial), cells)
+            w = torch.mm(flat.t(), att[0].t(), out=out) if out is not None else torch.mm(flat.t(), att[0].t())
+            return w.reshape(1, *self.weight_shape)  # [c_out*c_in, taps] is [out, in, kh, kw]
+        out = kernel_scratch((b * self.num_mixtures, flat.shape[1]), cells)
+        att = att.reshape(b * self.num_mixtures, -1)
+        w = torch.mm(att, flat, out=out) if out is not None else torch.mm(att, flat)  # [B*m, cell]
         w = w.reshape(b, self.g_spatial, self.g_out, self.g_in, c_out, c_in)
         w = w.permute(0, 2, 4, 3, 5, 1)  # [B, g_out, c_out, g_in, c_in, spatial]
-        return w.reshape(b, *self.weight_shape)
+        kernel = kernel_scratch(w.shape, cells, slot=1)
+        if kernel is None or w.is_contiguous():
+            return w.reshape(b, *self.weight_shape)
+        return kernel.copy_(w).view(b, *self.weight_shape)
 
     def kernel_attention(self, pooled: Tensor) -> Tensor:
         """The attention ``[B, m, n]`` from pooled features ``[B, C]`` (checks that the layer has cells)."""

@@ -12,10 +12,14 @@ The same product is evaluated in the cheapest exact order per layer shape (:meth
   matmul and convolved (:func:`~mmext.ops.dynamic_conv.per_sample_conv2d`: plain conv at batch 1, recomputed
   in backward in training); ``a_c`` / ``a_f`` are folded into that kernel where the kernel is smaller than the
   feature map they would scale, else applied to the input / output (as in the released code);
-* ``'kbranch'``: where a sample has few output positions (ResNet-50 at 224: the 7x7 stage for K = 4, 7x7 and
-  14x14 for K = 1) and a per-sample kernel would cost more memory traffic than the convolution, none is built: the K shared kernels are
-  applied to the ``a_s``-scaled im2col columns in one matmul (``[K*out, in*k*k] x [in*k*k, L]``) and the K
-  results are mixed with ``a_w``;
+* ``'kbranch'``: where a sample has few output positions and a per-sample kernel would cost more memory traffic
+  than the convolution, none is built: the K shared kernels are applied to the ``a_s``-scaled im2col columns in
+  one matmul (``[K*out, in*k*k] x [in*k*k, L]``) and the K results are mixed with ``a_w``. In training (and at
+  inference with batch > 1) this is taken where its extra multiply-adds are few (ResNet-50 at 224: the 7x7 stage
+  for K = 4, 7x7 and 14x14 for K = 1), since there a per-sample kernel costs a grouped convolution plus its
+  recomputation in backward; at batch-1 inference, where the per-sample kernel is one plain convolution on a
+  kept buffer, only for K = 1 with at most :attr:`ODConv2d.KBRANCH_MAX_POSITIONS_INFER` positions, where the
+  im2col matmul beats the library convolution and no kernel is written at all;
 * ``'static'``: k = 1 and K = 1 with both gates on the activations: one ordinary conv.
 """
 import math
@@ -27,9 +31,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .dynamic_conv import _export_mode, build_attention_norm, conv_out_size, dynamic_conv2d, per_sample_conv2d
+from .kernel_scratch import kernel_scratch
 from .temperature_check import TemperatureScheduleCheck
 
 __all__ = ['ODConvAttention', 'ODConv2d']
+
+
+def _scale(x: Tensor, factor: Tensor, out: Optional[Tensor]) -> Tensor:
+    """``x * factor`` (broadcast to ``out``'s shape), written into ``out`` when one is given."""
+    return x * factor if out is None else torch.mul(x, factor, out=out)
 
 
 class ODConvAttention(nn.Module):
@@ -197,6 +207,8 @@ class ODConv2d(TemperatureScheduleCheck, nn.Module):
     #: ``'kbranch'`` is chosen when its extra multiply-adds, ``(K - 1) * L`` per kernel value (L output positions
     #: per sample), cost less than the per-sample kernel's memory passes, counted as this many multiply-adds.
     KBRANCH_MAX_EXTRA_MACS = 256
+    #: batch-1 inference: K-branch only for K = 1 and at most this many output positions (7x7 at 224 px).
+    KBRANCH_MAX_POSITIONS_INFER = 64
 
     def plan(self, x: Tensor) -> Tuple[str, bool, bool]:
         """``(formulation, fold a_c into the kernel, fold a_f into the kernel)`` for input ``x`` (module doc)."""
@@ -206,8 +218,12 @@ class ODConv2d(TemperatureScheduleCheck, nn.Module):
         positions = conv_out_size(int(h), k, s, p, d) * conv_out_size(int(w), k, s, p, d)
         n = self.out_channels * (self.in_channels // self.groups) * k * k
         square = all(isinstance(v, int) or v[0] == v[1] for v in (self.stride, self.padding, self.dilation))
-        if (self.kernel_num > 1 or k > 1) and self.groups == 1 and square and \
-                (self.kernel_num - 1) * positions <= self.KBRANCH_MAX_EXTRA_MACS and n > self.in_channels * h * w:
+        if x.shape[0] == 1 and not torch.is_grad_enabled():  # batch-1 inference (measured, module doc)
+            kbranch = self.kernel_num == 1 and positions <= self.KBRANCH_MAX_POSITIONS_INFER
+        else:
+            kbranch = (self.kernel_num - 1) * positions <= self.KBRANCH_MAX_EXTRA_MACS
+        if (self.kernel_num > 1 or k > 1) and self.groups == 1 and square and kbranch and \
+                n > self.in_channels * h * w:
             return 'kbranch', False, False
         fold_ca = n <= self.in_channels * h * w
         fold_fa = not self.attention.depthwise and n <= self.out_channels * positions
@@ -234,19 +250,23 @@ class ODConv2d(TemperatureScheduleCheck, nn.Module):
         b = present[0].shape[0]
         k2 = self.kernel_size * self.kernel_size
         kn, out_c, cin_g = weight.shape[:3]
+        # inference inside per_sample_conv2d: every step writes into one kept buffer (see kernel_scratch)
+        out = kernel_scratch((b, out_c, cin_g, k2), weight)
         if ka is None:
             mix = weight.reshape(1, out_c, cin_g, k2)
-        else:
+        elif out is None:
             mix = torch.mm(ka, weight.reshape(kn, -1)).reshape(b, out_c, cin_g, k2)
+        else:
+            mix = torch.mm(ka, weight.reshape(kn, -1), out=out.view(b, -1)).view(b, out_c, cin_g, k2)
         gate = None
         if ca is not None:
             gate = self._channel_gate(ca)
         if fa is not None:
             gate = fa.reshape(b, -1, 1) if gate is None else gate * fa.reshape(b, -1, 1)
         if sa is not None:
-            mix = mix * sa.reshape(b, 1, 1, k2)
+            mix = _scale(mix, sa.reshape(b, 1, 1, k2), out)
         if gate is not None:
-            mix = mix * gate.unsqueeze(-1)
+            mix = _scale(mix, gate.unsqueeze(-1), out)
         return mix.expand(b, out_c, cin_g, k2).reshape(b, out_c, cin_g, self.kernel_size, self.kernel_size)
 
     def dynamic_weight(self, sa: Optional[Tensor], ka: Optional[Tensor], batch: int) -> Tensor:
