@@ -33,6 +33,10 @@ def make_divisible(v: float, divisor: int = 8) -> int:
     return new_v + divisor if new_v < 0.9 * v else new_v
 
 
+#: activations that mmcv's ConvModule builds without ``inplace`` (they take no such argument)
+_NO_INPLACE = ('Tanh', 'PReLU', 'Sigmoid', 'HSigmoid', 'Swish', 'GELU')
+
+
 class ConvNormAct(nn.Sequential):
     """``conv -> norm [-> act]`` with indices 0/1/2, the layout of the released checkpoints.
 
@@ -46,7 +50,10 @@ class ConvNormAct(nn.Sequential):
     def __init__(self, conv: nn.Module, out_channels: int, norm_cfg: dict, act_cfg: Optional[dict]) -> None:
         layers = [conv, make_norm(norm_cfg, out_channels)]
         if act_cfg is not None:
-            layers.append(build_activation_layer(dict(act_cfg)))
+            act_cfg = dict(act_cfg)
+            if act_cfg['type'] not in _NO_INPLACE:  # in place after the norm, as mmcv's ConvModule does
+                act_cfg.setdefault('inplace', True)
+            layers.append(build_activation_layer(act_cfg))
         super().__init__(*layers)
 
 

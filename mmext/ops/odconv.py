@@ -81,6 +81,7 @@ class ODConvAttention(nn.Module):
         # the softmax/sigmoid temperature: annealed 30 -> 1 by ODConvTemperatureHook, 1 at inference
         self.register_buffer('temperature', torch.tensor(1.0), persistent=False)
         self._heads_cache: Optional[Tuple] = None
+        self._trunk_cache: Optional[Tuple] = None
         self.init_weights()
 
     def init_weights(self) -> None:
@@ -110,6 +111,24 @@ class ODConvAttention(nn.Module):
         self._heads_cache = (key, weight, bias) if cache else None
         return weight, bias
 
+    def _folded_trunk(self) -> Optional[Tuple[Tensor, Tensor]]:
+        """``(weight, bias)`` of ``bn(fc(.))`` folded into one linear map, in eval mode without autograd; else None.
+
+        BN with running statistics is affine at inference: ``W' = W * s``, ``b' = beta - mean * s`` with
+        ``s = gamma / sqrt(var + eps)``. Kept until the fc or BN tensors change (storage or version).
+        """
+        bn = self.bn
+        if self.training or not isinstance(bn, nn.BatchNorm2d) or not bn.affine or bn.running_mean is None:
+            return None
+        tensors = (self.fc.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var)
+        if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+            return None
+        key = tuple((t.data_ptr(), t._version, t.dtype) for t in tensors)
+        if self._trunk_cache is None or self._trunk_cache[0] != key:
+            scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
+            self._trunk_cache = (key, self.fc.weight.flatten(1) * scale[:, None], bn.bias - bn.running_mean * scale)
+        return self._trunk_cache[1], self._trunk_cache[2]
+
     def forward(self, x: Tensor) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor], Optional[Tensor]]:
         """Return ``(a_c [B, in], a_f [B, out] | None, a_s [B, k*k] | None, a_w [B, K] | None)``.
 
@@ -117,8 +136,12 @@ class ODConvAttention(nn.Module):
         one sigmoid over the channel/filter/spatial logits and a softmax over the kernel logits.
         """
         b = x.shape[0]
-        z = F.linear(x.mean(dim=(2, 3)), self.fc.weight.flatten(1))
-        z = self.relu(self.bn(z.reshape(b, -1, 1, 1))).reshape(b, -1)
+        folded = self._folded_trunk()
+        if folded is not None:  # eval without autograd: fc and BN as one addmm
+            z = torch.addmm(folded[1], x.mean(dim=(2, 3)), folded[0].t()).relu_()
+        else:
+            z = F.linear(x.mean(dim=(2, 3)), self.fc.weight.flatten(1))
+            z = self.relu(self.bn(z.reshape(b, -1, 1, 1))).reshape(b, -1)
         weight, bias = self.heads()
         logits = torch.addmm(bias, z, weight.t()) / self.temperature
         n_in = self.channel_fc.out_channels

@@ -233,3 +233,21 @@ def test_head_cache_follows_parameter_updates():
         after = conv(x)
         assert not torch.allclose(after, before)
         assert torch.allclose(after, reference(conv, x), rtol=1e-4, atol=1e-5)
+
+
+def test_eval_folded_trunk_follows_the_norm_statistics():
+    """In eval without autograd fc + BN run folded (cached); a changed BN statistic or fc weight is picked up."""
+    torch.manual_seed(0)
+    conv = ODConv2d(8, 16, 3, 1, 1, kernel_num=4).double().eval()
+    x = torch.randn(2, 8, 6, 6, dtype=torch.double)
+    for step in range(3):
+        with torch.no_grad():
+            got = conv(x)
+        assert conv.attention._trunk_cache is not None
+        ref = conv(x).detach()  # autograd on: the unfolded fc -> BN path
+        torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(got, reference(conv, x), rtol=1e-10, atol=1e-12)
+        with torch.no_grad():  # in place, as load_state_dict does
+            conv.attention.bn.running_mean.add_(0.5)
+            conv.attention.bn.running_var.mul_(2.0)
+            conv.attention.fc.weight.mul_(1.5)
