@@ -7,7 +7,8 @@ Same flags as mmdet's ``tools/test.py``; the config's ``default_scope`` decides 
 import argparse
 
 import mmext  # noqa: F401  (registers mmext and makes checkpoint loading safe)
-from mmext.apis import add_common_args, finish_args, build_runner, enable_visualization, load_config, setup_cpu_distributed
+from mmext.apis import add_common_args, finish_args, build_runner, enable_visualization, load_config, \
+    setup_cpu_distributed, teardown_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,6 +42,7 @@ def main() -> None:
         from mmengine.evaluator import DumpResults
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     runner.test()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

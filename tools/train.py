@@ -10,7 +10,8 @@ Same flags as mmdet's ``tools/train.py``; the config's ``default_scope`` decides
 import argparse
 
 import mmext  # noqa: F401  (registers mmext and makes checkpoint loading safe)
-from mmext.apis import add_common_args, finish_args, build_runner, load_config, setup_cpu_distributed
+from mmext.apis import add_common_args, finish_args, build_runner, load_config, \
+    setup_cpu_distributed, teardown_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,6 +47,7 @@ def main() -> None:
         cfg.load_from = args.resume
     setup_cpu_distributed(cfg)
     build_runner(cfg).train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -5,7 +5,7 @@ from typing import Optional
 
 from mmengine.config import Config
 
-__all__ = ['load_config', 'enable_visualization', 'build_runner', 'setup_cpu_distributed']
+__all__ = ['load_config', 'enable_visualization', 'build_runner', 'setup_cpu_distributed', 'teardown_distributed']
 
 _KNOWN_SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
 
@@ -94,3 +94,16 @@ def setup_cpu_distributed(cfg: Config) -> None:
     cfg.model_wrapper_cfg = dict(cfg.get('model_wrapper_cfg', None) or dict(type='MMDistributedDataParallel'),
                                  device_ids=None)
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+
+
+def teardown_distributed() -> None:
+    """End a distributed run cleanly: wait for every rank, then destroy the process group (no-op otherwise).
+
+    mmengine leaves the group alive until the interpreter exits; a gloo group torn down by the exit itself can
+    abort a rank ("terminate called without an active exception", SIGABRT) after all the work is done, which
+    turns a finished ``tools/dist_train.sh`` run into a failed one.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
