@@ -10,6 +10,8 @@ fpn_channels = 64
 model = dict(
     type='CASNet',
     mode='joint',
+    # box-aligned class logits (CASBoxLogits, README design choice 'box-aligned class logits'): on for Shapes
+    box_logits=dict(grid=3, channels=32),
     data_preprocessor=dict(
         type='DetDataPreprocessor',
         mean=[123.675, 116.28, 103.53],

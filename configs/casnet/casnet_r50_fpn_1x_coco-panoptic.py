@@ -9,6 +9,8 @@ default_scope = 'mmdet'
 custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
 
 model = dict(
+    # box-aligned class logits off: untested at this scale (memory ~ cells x 9 x channels); see README
+    box_logits=None,
     type='CASNet',
     mode='joint',
     data_preprocessor=dict(

@@ -13,6 +13,8 @@ custom_imports = dict(imports=['mmext'], allow_failed_imports=False)
 
 num_things, num_stuff = 8, 1
 model = dict(
+    # box-aligned class logits off: untested at this scale (memory ~ cells x 9 x channels); see README
+    box_logits=None,
     type='CASNet',
     mode='joint',
     data_preprocessor=dict(

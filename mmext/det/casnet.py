@@ -13,6 +13,7 @@ from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
 from ..registry import register
+from .cas_box_sampling import CASBoxLogits
 from .cas_clustering import cluster_pixels, fill_holes, grow_labels, label_map_to_masks, masks_to_boxes
 from .cas_targets import semantic_targets
 
@@ -59,6 +60,10 @@ class CASNet(BaseDetector):
             ``grow_cells`` (with ``mask_from_semantic``: unclaimed thing pixels within this many head cells of an
             instance join the nearest one, :func:`grow_labels`; 0: off) and ``stuff_area_limit`` (smaller stuff
             segments become void, pixels).
+        box_logits (dict, optional): Box-aligned class logits, :class:`CASBoxLogits` arguments ``grid`` and
+            ``channels`` (e.g. ``dict(grid=3, channels=32)``): every cell samples the semantic head's fused features
+            at a grid inside its predicted (detached) box and adds the resulting thing logits to the semantic
+            head's, in training and inference. None (default): off, the semantic head's logits alone.
         data_preprocessor (dict, optional): Usually ``DetDataPreprocessor`` with ``pad_mask`` and ``pad_seg``.
         init_cfg (dict, optional): Init config.
     """
@@ -71,6 +76,7 @@ class CASNet(BaseDetector):
                  mode: str = 'joint',
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
+                 box_logits: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -92,6 +98,14 @@ class CASNet(BaseDetector):
                              f'semantic head stride 2**(start_level+2) ({self.semantic_head.stride})')
         self.num_things = self.semantic_head.num_things_classes
         self.num_stuff = self.semantic_head.num_stuff_classes
+        self.box_logits = None
+        if box_logits is not None:
+            unknown = set(box_logits) - {'grid', 'channels'}
+            if unknown:
+                raise KeyError(f"CASNet: unknown box_logits keys {sorted(unknown)}; expected some of "
+                               "['channels', 'grid']")
+            self.box_logits = CASBoxLogits(self.semantic_head.conv_logits.in_channels, self.num_things,
+                                           stride=self.semantic_head.stride, **box_logits)
         self.train_cfg = train_cfg
         cfg = dict(_DEFAULT_TEST_CFG)
         unknown = set(test_cfg or {}) - set(cfg)
@@ -116,7 +130,14 @@ class CASNet(BaseDetector):
             attr_in = self.attr_neck(self.attr_backbone(batch_inputs))
         else:
             attr_in = x if self.attribute_head.fuses else sem_out['seg_feats']
-        return sem_out, self.attribute_head(attr_in)
+        attr_out = self.attribute_head(attr_in)
+        if self.box_logits is not None:  # box-aligned thing logits from the detached predicted boxes
+            boxes = self.attribute_head.decode({k: v.detach() for k, v in attr_out.items()})['boxes']
+            seg = sem_out['seg_preds']
+            extra = self.box_logits(sem_out['seg_feats'], boxes)
+            sem_out = dict(sem_out, seg_preds=torch.cat([seg[:, :self.num_things] + extra,
+                                                         seg[:, self.num_things:]], dim=1))
+        return sem_out, attr_out
 
     def _forward(self, batch_inputs: Tensor, batch_data_samples: SampleList = None) -> Tuple[Tensor, ...]:
         """Raw outputs: semantic logits, box distances, quality logits (and centre offsets), all at stride 4."""
