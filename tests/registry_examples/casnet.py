@@ -1,4 +1,4 @@
-"""Registry examples: CASNet's detector, semantic head and attribute head (tiny widths)."""
+"""Registry examples: CASNet's detector, semantic head, box-aligned logits and attribute head (tiny widths)."""
 from typing import Callable, Dict
 
 _TINY_GN = dict(type='GN', num_groups=4, requires_grad=True)
@@ -7,6 +7,7 @@ _TINY_GN = dict(type='GN', num_groups=4, requires_grad=True)
 EXAMPLES: Dict[str, Callable[[str], dict]] = {
     'CASSemanticHead': lambda data_root: dict(type='CASSemanticHead', num_things_classes=5, num_stuff_classes=3,
                                               in_channels=16, inner_channels=16, norm_cfg=_TINY_GN),
+    'CASBoxLogits': lambda data_root: dict(type='CASBoxLogits', in_channels=16, num_things=5, grid=3, channels=8),
     'CASAttributeHead': lambda data_root: dict(type='CASAttributeHead', in_channels=16, feat_channels=16,
                                                norm_cfg=_TINY_GN),
     'CASNet': lambda data_root: dict(
