@@ -23,7 +23,7 @@ The same product is evaluated in the cheapest exact order per layer shape (:meth
 * ``'static'``: k = 1 and K = 1 with both gates on the activations: one ordinary conv.
 """
 import math
-from typing import Optional, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -35,6 +35,17 @@ from .kernel_scratch import kernel_scratch
 from .temperature_check import TemperatureScheduleCheck
 
 __all__ = ['ODConvAttention', 'ODConv2d']
+
+
+def _derived_cache_key(tensors: Sequence[Tensor]) -> Optional[tuple]:
+    """Key of a value derived from ``tensors`` that may be kept (None with autograd on them): storage, version, dtype.
+
+    In-place updates (``load_state_dict``, optimiser steps, running statistics) bump the version, so a kept value
+    whose key no longer matches is stale.
+    """
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return None
+    return tuple((t.data_ptr(), t._version, t.dtype) for t in tensors)
 
 
 def _scale(x: Tensor, factor: Tensor, out: Optional[Tensor]) -> Tensor:
@@ -102,13 +113,11 @@ class ODConvAttention(nn.Module):
         fcs = [fc for fc in (self.channel_fc, self.filter_fc, self.spatial_fc, self.kernel_fc) if fc is not None]
         if len(fcs) == 1:
             return fcs[0].weight.flatten(1), fcs[0].bias
-        params = [p for fc in fcs for p in (fc.weight, fc.bias)]
-        cache = not (torch.is_grad_enabled() and any(p.requires_grad for p in params))
-        key = tuple((p.data_ptr(), p._version, p.dtype) for p in params) if cache else None
-        if cache and self._heads_cache is not None and self._heads_cache[0] == key:
+        key = _derived_cache_key([p for fc in fcs for p in (fc.weight, fc.bias)])
+        if key is not None and self._heads_cache is not None and self._heads_cache[0] == key:
             return self._heads_cache[1], self._heads_cache[2]
         weight, bias = torch.cat([fc.weight.flatten(1) for fc in fcs]), torch.cat([fc.bias for fc in fcs])
-        self._heads_cache = (key, weight, bias) if cache else None
+        self._heads_cache = (key, weight, bias) if key is not None else None
         return weight, bias
 
     def _folded_trunk(self) -> Optional[Tuple[Tensor, Tensor]]:
@@ -120,10 +129,9 @@ class ODConvAttention(nn.Module):
         bn = self.bn
         if self.training or not isinstance(bn, nn.BatchNorm2d) or not bn.affine or bn.running_mean is None:
             return None
-        tensors = (self.fc.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var)
-        if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        key = _derived_cache_key((self.fc.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var))
+        if key is None:
             return None
-        key = tuple((t.data_ptr(), t._version, t.dtype) for t in tensors)
         if self._trunk_cache is None or self._trunk_cache[0] != key:
             scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
             self._trunk_cache = (key, self.fc.weight.flatten(1) * scale[:, None], bn.bias - bn.running_mean * scale)
