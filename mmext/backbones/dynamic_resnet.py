@@ -345,6 +345,16 @@ class DynamicResNetBase(FrozenStagesMixin, BaseModule):
                 outs.append(x)
         return tuple(outs)
 
+    def reset_static_convs(self) -> None:
+        """Give the plain ``nn.Conv2d`` layers (stem, plain shortcuts; not attention or offset convs) PyTorch's init.
+
+        The backbones' ``conv_init='pytorch'``: ``nn.Conv2d``'s default (kaiming-uniform, a = sqrt(5), fan-in)
+        instead of the kaiming fan-out init that the releases use.
+        """
+        for name, m in self.named_modules():
+            if type(m) is nn.Conv2d and 'attention' not in name and not name.endswith('conv_offset'):
+                m.reset_parameters()
+
     def frozen_modules(self) -> List[nn.Module]:
         """Modules frozen by ``frozen_stages``."""
         mods: List[nn.Module] = []

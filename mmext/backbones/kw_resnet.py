@@ -33,6 +33,9 @@ class KWResNet(DynamicResNetBase):
         reduction (float): Attention reduction. Defaults to 0.0625.
         nonlocal_basis_ratio (float): < 1 for the low-rank attention of R50 1/2x (0.0625). Defaults to 1.
         sharing_range (Sequence[str]): Defaults to ('layer', 'conv') (one warehouse per stage).
+        conv_init (str): ``'kaiming_fan_out'`` (the released code: every layer's cells and the static stem and
+            shortcut convs, kaiming-normal fan-out) or ``'pytorch'`` (``nn.Conv2d``'s default for all of them; see
+            ``WarehouseManager``'s ``cell_init``). Defaults to ``'kaiming_fan_out'``.
         **kwargs: The upstream ResNet interface (``num_stages``, ``strides``, ``dilations``, ``style``,
             ``deep_stem``, ``avg_down``, ``out_indices``, ``frozen_stages``, ``norm_cfg``, ``norm_eval``, ``dcn``,
             ``stage_with_dcn``, ``with_cp``, ``pretrained``, ``init_cfg`` ...) plus ``base_channels`` and
@@ -46,14 +49,19 @@ class KWResNet(DynamicResNetBase):
 
     def __init__(self, depth: int, cell_num_ratio: float = 1, cell_inplane_ratio: float = 1,
                  cell_outplane_ratio: float = 1, reduction: float = 0.0625, nonlocal_basis_ratio: float = 1.0,
-                 sharing_range: Sequence[str] = ('layer', 'conv'), **kwargs) -> None:
+                 sharing_range: Sequence[str] = ('layer', 'conv'), conv_init: str = 'kaiming_fan_out',
+                 **kwargs) -> None:
+        if conv_init not in WarehouseManager.CELL_INITS:
+            raise ValueError(f'KWResNet: conv_init must be one of {WarehouseManager.CELL_INITS}, got {conv_init!r}')
         manager = WarehouseManager(reduction, cell_num_ratio, cell_inplane_ratio, cell_outplane_ratio,
-                                   sharing_range, nonlocal_basis_ratio, norm='BN')
+                                   sharing_range, nonlocal_basis_ratio, norm='BN', cell_init=conv_init)
         self._pending_manager = [manager]
         super().__init__(depth, **kwargs)
         self.warehouse_manager = manager
         manager.store()
         manager.allocate(self)
+        if conv_init == 'pytorch':
+            self.reset_static_convs()
         self._freeze_stages()
 
     @property

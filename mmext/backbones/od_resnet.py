@@ -44,10 +44,8 @@ class ODResNet(DynamicResNetBase):
         self.kernel_num, self.reduction, self.attention_norm = kernel_num, reduction, attention_norm
         self.conv_init = conv_init
         super().__init__(depth, **kwargs)
-        if conv_init == 'pytorch':  # the static stem / downsample convs (not the attention or offset convs)
-            for name, m in self.named_modules():
-                if type(m) is nn.Conv2d and 'attention' not in name and not name.endswith('conv_offset'):
-                    m.reset_parameters()
+        if conv_init == 'pytorch':
+            self.reset_static_convs()
         self._freeze_stages()
 
     def conv_factory(self, stage_idx: int, layer_idx: int, handover: bool) -> ConvFactory:

@@ -58,15 +58,25 @@ class WarehouseManager(nn.Module):
             ``'_'`` (the released JSON configs pass ``"layer_conv"``). Defaults to ().
         nonlocal_basis_ratio (float): ``< 1`` enables the low-rank non-local attention. Defaults to 1.
         norm (str): Attention norm, ``'BN'`` or ``'LN'``. Defaults to ``'BN'``.
+        cell_init (str): Init of each layer's own cells in :meth:`allocate`: ``'kaiming_fan_out'`` (the
+            released code: kaiming-normal, fan-out, ReLU gain, on the layer's ``m`` cells stacked as
+            ``[m * c_out, c_in]``) or ``'pytorch'`` (``nn.Conv2d``'s default on the layer's own
+            kernel: uniform in ``+-1 / sqrt(fan_in)``, ``fan_in = in / groups * k_h * k_w``). Defaults to
+            ``'kaiming_fan_out'``.
 
     The warehouse shapes given per-warehouse sequences follow the order of the first ``reserve`` of each
     warehouse. Cells are always spatially partitioned (1x1), as in every released configuration.
     """
 
+    CELL_INITS = ('kaiming_fan_out', 'pytorch')
+
     def __init__(self, reduction: _Num = 0.0625, cell_num_ratio: _Num = 1, cell_inplane_ratio: _Num = 1,
                  cell_outplane_ratio: _Num = 1, sharing_range: Union[str, Sequence[str]] = (),
-                 nonlocal_basis_ratio: float = 1.0, norm: str = 'BN') -> None:
+                 nonlocal_basis_ratio: float = 1.0, norm: str = 'BN', cell_init: str = 'kaiming_fan_out') -> None:
         super().__init__()
+        if cell_init not in self.CELL_INITS:
+            raise ValueError(f'WarehouseManager: cell_init must be one of {self.CELL_INITS}, got {cell_init!r}')
+        self.cell_init = cell_init
         if isinstance(sharing_range, str):
             sharing_range = tuple(s for s in sharing_range.split('_') if s)
         self.sharing_range = tuple(sharing_range)
@@ -157,7 +167,11 @@ class WarehouseManager(nn.Module):
             end = layer.init_attention(self.weights[wid].shape, start, self._reduction[wid], self._ratio[wid],
                                        self.norm, self.nonlocal_basis_ratio)
             cells = self.weights[wid].data[start:end]
-            nn.init.kaiming_normal_(cells.reshape(-1, *cells.shape[2:]), mode='fan_out', nonlinearity='relu')
+            if self.cell_init == 'pytorch':
+                bound = 1.0 / math.sqrt(math.prod(layer.weight_shape[1:]))
+                nn.init.uniform_(cells, -bound, bound)
+            else:
+                nn.init.kaiming_normal_(cells.reshape(-1, *cells.shape[2:]), mode='fan_out', nonlinearity='relu')
             ends[wid] = end
         for wid, end in enumerate(ends):
             if end != self.weights[wid].shape[0]:

@@ -200,6 +200,34 @@ def test_manager_errors():
         layer(torch.randn(1, 8, 4, 4))
 
 
+def test_cell_init_options():
+    """'pytorch' gives each layer's own cells nn.Conv2d's default bound for that layer; the default keeps fan-out."""
+    import math
+
+    from mmext.backbones import KWResNet
+    torch.manual_seed(0)
+    stage = _Stage(dw=False, cell_init='pytorch')
+    for layer, fan_in in ((stage.conv_a, 8 * 9), (stage.conv_b, 16 * 9), (stage.conv_d, 16)):
+        cells = stage.warehouse_manager.weights[layer.warehouse_id][layer.attention.start_cell_idx:][
+            :layer.num_mixtures]
+        bound = 1 / math.sqrt(fan_in)
+        assert cells.abs().max() <= bound
+        assert abs(cells.std().item() - bound / math.sqrt(3)) < 0.1 * bound
+    fo = _Stage(dw=False)
+    cells = fo.warehouse_manager.weights[fo.conv_b.warehouse_id][fo.conv_b.attention.start_cell_idx:][
+        :fo.conv_b.attention.num_mixtures]
+    # the release's kaiming-normal fan-out on the cells stacked as [m * c_out, c_in]: std sqrt(2 / (m * c_out))
+    expected = math.sqrt(2 / (cells.shape[0] * cells.shape[1]))
+    assert abs(cells.std().item() - expected) < 0.1 * expected
+    with pytest.raises(ValueError, match="cell_init must be one of .*'pytorch'.* got 'xavier'"):
+        WarehouseManager(cell_init='xavier')
+    net = KWResNet(18, base_channels=16, conv_init='pytorch')
+    assert net.warehouse_manager.cell_init == 'pytorch'
+    assert net.conv1.weight.abs().max() <= 1 / math.sqrt(3 * 49)
+    with pytest.raises(ValueError, match='KWResNet: conv_init must be one of'):
+        KWResNet(18, conv_init='normal')
+
+
 @pytest.mark.parametrize('batch', [1, 3])
 def test_kwconv_gradients_match_reference(batch):
     """Gradients of the input, the attentions and the warehouses equal the per-sample reference (float64), through
