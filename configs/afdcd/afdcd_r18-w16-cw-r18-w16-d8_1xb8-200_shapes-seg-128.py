@@ -22,3 +22,6 @@ model = dict(
                           loss_weight=0.005),
     kd_loss=dict(type='DistillKLDivLoss', tau=1.0, loss_weight=1.0),
     module_grad_clip=dict(modules=['projector'], max_norm=15, norm_type=2))
+# Af-DCD clips its loss module's gradients in a pre-hook of the optimizer step; this hook attaches it under every
+# launcher (DDP wrappers bypass the distiller's train_step).
+custom_hooks = [dict(type='ModuleGradClipHook')]

@@ -1,4 +1,4 @@
-"""Registry examples: Af-DCD and ScaleKD (losses, projectors, distillers)."""
+"""Registry examples: Af-DCD and ScaleKD (losses, projectors, distillers, the gradient-clipping hook)."""
 from typing import Callable, Dict
 
 from tests.test_distill.afdcd_scalekd_helpers import tiny_resnet_student, tiny_segmentor, tiny_swin
@@ -8,6 +8,7 @@ EXAMPLES: Dict[str, Callable[[str], dict]] = {
     'OmniContrastiveLoss': lambda root: dict(type='OmniContrastiveLoss', tau=0.07, num_groups=16),
     'DCTHighPassMSELoss': lambda root: dict(type='DCTHighPassMSELoss', loss_weight=0.06),
     'SoftCrossEntropyKDLoss': lambda root: dict(type='SoftCrossEntropyKDLoss', tau=1.0, loss_weight=0.5),
+    'ModuleGradClipHook': lambda root: dict(type='ModuleGradClipHook'),
     'MaskedFeatureProjector': lambda root: dict(type='MaskedFeatureProjector', in_channels=8, out_channels=16),
     'CrossAttentionProjector': lambda root: dict(type='CrossAttentionProjector', student_channels=8,
                                                  teacher_channels=16, student_hw=(2, 2), query_hw=(4, 4),

@@ -106,6 +106,53 @@ def test_afdcd_clips_the_loss_module_gradients_only(afdcd_cfg):
         _build(dict(afdcd_cfg, module_grad_clip=dict(modules=['student'], max_norm=1)))._grad_clip_parameters()
 
 
+def test_afdcd_clipping_under_ddp_needs_and_uses_the_hook(afdcd_cfg):
+    """MMDistributedDataParallel runs its own train_step: without ModuleGradClipHook the distiller refuses to train
+    (it would go unclipped); with it the loss module is clipped at 15 and the student is not (gloo, one process)."""
+    import socket
+    from types import SimpleNamespace
+
+    import torch.distributed as dist
+    from mmengine.logging import MMLogger
+    from mmengine.model import MMDistributedDataParallel
+
+    from mmext.engine import ModuleGradClipHook
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=0, world_size=1)
+    try:
+        cfg = dict(afdcd_cfg, fd_loss=dict(type='DistillMSELoss', reduction='batch_sum', loss_weight=10.0))
+        bare = MMDistributedDataParallel(module=_build(cfg))
+        with pytest.raises(RuntimeError, match=r"custom_hooks=\[dict\(type='ModuleGradClipHook'\)\]"):
+            bare.train_step(seg_batch(), build_optim_wrapper(bare.module, dict(optimizer=dict(type='SGD', lr=0.0))))
+        model = _build(cfg)
+        wrapped = MMDistributedDataParallel(module=model)
+        optim = build_optim_wrapper(model, dict(optimizer=dict(type='SGD', lr=0.0)))
+        runner = SimpleNamespace(model=wrapped, optim_wrapper=optim, logger=MMLogger.get_current_instance())
+        ModuleGradClipHook().before_train(runner)
+        ModuleGradClipHook().before_train(runner)  # idempotent: still one clipping pre-hook
+        assert len(optim.optimizer._optimizer_step_pre_hooks) == 1
+        norms = {}
+
+        def capture(opt, args, kwargs):
+            norms['projector'] = torch.norm(torch.stack([p.grad.norm() for p in model.projector.parameters()]))
+            norms['student'] = torch.norm(torch.stack([p.grad.norm() for p in model.student.parameters()
+                                                       if p.grad is not None]))
+
+        optim.optimizer.register_step_pre_hook(capture)
+        wrapped.train_step(seg_batch(seed=1), optim)
+        assert norms['projector'].item() == pytest.approx(15.0, rel=1e-3), 'clipped at max_norm 15'
+        assert norms['student'].item() > 15.0, 'the student is not clipped'
+        # a model without module_grad_clip is left alone
+        kd_only = _build(dict(afdcd_cfg, fd_loss=None, contrastive_loss=None))
+        kd_optim = build_optim_wrapper(kd_only, dict(optimizer=dict(type='SGD', lr=0.0)))
+        ModuleGradClipHook().before_train(SimpleNamespace(model=kd_only, optim_wrapper=kd_optim, logger=None))
+        assert not kd_optim.optimizer._optimizer_step_pre_hooks
+    finally:
+        dist.destroy_process_group()
+
+
 def test_afdcd_ablations_and_errors(afdcd_cfg):
     kd_only = _build(dict(afdcd_cfg, fd_loss=None, contrastive_loss=None))
     assert not hasattr(kd_only, 'projector') and kd_only.module_grad_clip is None

@@ -14,7 +14,8 @@ Design (``shared/docs/references/distill.md`` §8.3-8.4 lists the mmrazor flaws 
   is a buffer, so resuming restores it);
 * ``export_state_dict()`` gives the student's own un-prefixed state dict, loadable by the student's config;
 * ``module_grad_clip`` clips the gradient norm of named distiller modules only (Af-DCD clips its loss module's
-  parameters, not the student's), between backward and the optimizer step.
+  parameters, not the student's), between backward and the optimizer step; distributed runs need
+  :class:`~mmext.engine.ModuleGradClipHook` in ``custom_hooks`` (and refuse to train without it).
 """
 from typing import Dict, List, Optional, Union
 
@@ -95,6 +96,7 @@ class BaseDistiller(BaseModel):
                                else 'tensor')
         self.teacher_forward = teacher_forward
         self.module_grad_clip = self._check_grad_clip(module_grad_clip)
+        self._grad_clip_attached = False
         self._register_load_state_dict_pre_hook(self._accept_plain_student_checkpoint)
 
     # ------------------------------------------------------------------ teacher handling
@@ -144,6 +146,7 @@ class BaseDistiller(BaseModel):
 
     def loss(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         """Teacher (if any) then student, then the method's losses; records are cleared whatever happens."""
+        self._check_grad_clip_attached()
         try:
             if self._teacher is not None:
                 with self.teacher_recorders.recording():
@@ -202,20 +205,37 @@ class BaseDistiller(BaseModel):
             params += [p for p in children[name].parameters() if p.requires_grad]
         return params
 
+    def attach_module_grad_clip(self, optimizer: torch.optim.Optimizer) -> None:
+        """Register the ``module_grad_clip`` clipping as a pre-hook of ``optimizer.step`` (once per optimizer).
+
+        Being a step pre-hook, it sees unscaled gradients under AMP, the all-reduced ones under DDP, and runs once
+        per accumulated step. Called by :meth:`train_step` and by :class:`~mmext.engine.ModuleGradClipHook` (which
+        model wrappers need, since they bypass this model's ``train_step``).
+        """
+        if self.module_grad_clip is None or getattr(optimizer, '_mmext_module_grad_clip', None) is self:
+            return
+        params = self._grad_clip_parameters()
+        cfg = self.module_grad_clip
+
+        def clip(opt, args, kwargs):
+            torch.nn.utils.clip_grad_norm_(params, cfg['max_norm'], cfg['norm_type'])
+
+        optimizer.register_step_pre_hook(clip)
+        optimizer._mmext_module_grad_clip = self
+        self._grad_clip_attached = True
+
+    def _check_grad_clip_attached(self) -> None:
+        """A distributed training step without the clipping hook would silently train unclipped: refuse it."""
+        if (self.training and self.module_grad_clip is not None and not self._grad_clip_attached
+                and torch.distributed.is_available() and torch.distributed.is_initialized()):
+            raise RuntimeError(f'{type(self).__name__}: module_grad_clip={self.module_grad_clip} is set, but no '
+                               f'optimizer clips it: a distributed model wrapper does not call this model\'s '
+                               f"train_step, so add custom_hooks=[dict(type='ModuleGradClipHook')] to the config")
+
     def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
-        """mmengine's train step; with ``module_grad_clip`` the clipping runs as a pre-hook of the optimizer's
-        ``step`` (registered once), so it sees unscaled gradients under AMP and respects gradient accumulation."""
-        if self.module_grad_clip is not None:
-            optimizer = optim_wrapper.optimizer
-            if getattr(optimizer, '_mmext_module_grad_clip', None) is not self:
-                params = self._grad_clip_parameters()
-                cfg = self.module_grad_clip
-
-                def clip(opt, args, kwargs):
-                    torch.nn.utils.clip_grad_norm_(params, cfg['max_norm'], cfg['norm_type'])
-
-                optimizer.register_step_pre_hook(clip)
-                optimizer._mmext_module_grad_clip = self
+        """mmengine's train step, after attaching ``module_grad_clip`` to the optimizer (see
+        :meth:`attach_module_grad_clip`)."""
+        self.attach_module_grad_clip(optim_wrapper.optimizer)
         return super().train_step(data, optim_wrapper)
 
     # ------------------------------------------------------------------ checkpoints and export
