@@ -1,12 +1,12 @@
 # Af-DCD's Shapes teacher: the student's own model (DeepLabV3 on a dilated ResNetV1c-18 at quarter width, c4 = 128
-# channels, aux FCN head 0.4) trained four times longer (800 iterations instead of the students' 200), with the five
-# shape classes weighted 5x in both cross-entropies (and resize ratios 1.0-1.5, see below). Without the weights the
+# channels, aux FCN head 0.4) on the students' 800-iteration schedule, with the five shape classes weighted 5x in
+# both cross-entropies (and resize ratios 1.0-1.5, see below). Without the weights the
 # shapes are never segmented in these CPU-sized schedules: this model reached 29.10 mIoU after 500 of 1000
 # unweighted iterations with IoU 0 on every shape class (background / water / grass only), as did the half-width
-# 500-iteration deeplabv3_r18-w32-d8_1xb8-500_shapes-seg-128.py (29.86) and the 200-iteration students (27).
+# 500-iteration deeplabv3_r18-w32-d8_1xb8-500_shapes-seg-128.py (29.86) and the earlier 200-iteration students (27).
 # Train it first; the Af-DCD, KD and MGD students of this folder distil from its last checkpoint (they keep the
 # students' unweighted CE and pipeline).
-_base_ = ['./deeplabv3_r18-w16-d8_1xb8-200_shapes-seg-128.py']
+_base_ = ['./deeplabv3_r18-w16-d8_1xb8-800_shapes-seg-128.py']
 
 class_weight = [5.0] * 5 + [1.0] * 3  # circle, square, triangle, star, hexagon | background, water, grass
 model = dict(

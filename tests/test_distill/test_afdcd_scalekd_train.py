@@ -13,7 +13,7 @@ from mmengine.config import Config
 from tests.conftest import REPO, run_tool, shapes_overrides, write_config
 from tests.test_distill.afdcd_scalekd_helpers import save_model
 
-AFDCD = 'configs/afdcd/afdcd_r18-w16-cw-r18-w16-d8_1xb8-200_shapes-seg-128.py'
+AFDCD = 'configs/afdcd/afdcd_r18-w16-cw-r18-w16-d8_1xb8-800_shapes-seg-128.py'
 # (distillation config, its teacher's config): the Swin teacher of the Shapes table and the ViT-teacher variant
 SCALEKD = [('configs/scalekd/scalekd_swin-p4-r18-w16_1xb32-6e_shapes-cls.py',
             'configs/scalekd/swin-p4-d16_1xb16-100e_shapes-cls.py'),

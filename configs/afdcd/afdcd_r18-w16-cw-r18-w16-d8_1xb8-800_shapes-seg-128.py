@@ -1,11 +1,11 @@
 # Af-DCD on Shapes: the DeepLabV3-R18-w16 teacher trained for 800 iterations with class-weighted CE
 # (deeplabv3_r18-w16-d8_1xb8-800-cw_shapes-seg-128.py, c4 128 ch) -> the same quarter-width DeepLabV3-R18 student
-# (c4 128 ch, so the align conv is the identity) with the student baseline's recipe and 200-iteration schedule.
+# (c4 128 ch, so the align conv is the identity) with the student baseline's recipe and 800-iteration schedule.
 # Cityscapes weights (lambda_kd 1, lambda_ctr 0.005); lambda_fd = 2e-6 (Cityscapes) x 512, the ratio of c4 elements
 # per image (2048 x 64 x 128 on a 512x1024 crop vs 128 x 16 x 16 here), because L_fd is a sum over elements; the
 # contrastive term is a mean and keeps its weight. c4 is 16x16 at 128 px: pool 4 -> 4x4, one 4x4 patch, 16 groups
 # of 8 channels.
-_base_ = ['./deeplabv3_r18-w16-d8_1xb8-200_shapes-seg-128.py']
+_base_ = ['./deeplabv3_r18-w16-d8_1xb8-800_shapes-seg-128.py']
 
 teacher_ckpt = 'work_dirs/deeplabv3_r18-w16-d8_1xb8-800-cw_shapes-seg-128/iter_800.pth'
 model = dict(
