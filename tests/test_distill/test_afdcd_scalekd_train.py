@@ -13,7 +13,7 @@ from mmengine.config import Config
 from tests.conftest import REPO, run_tool, shapes_overrides, write_config
 from tests.test_distill.afdcd_scalekd_helpers import save_model
 
-AFDCD = 'configs/afdcd/afdcd_r18-w16-cw-r18-w16-d8_1xb8-800_shapes-seg-128.py'
+AFDCD = 'configs/afdcd/afdcd_r18-w16-r18-w16-d8_1xb8-800_shapes-seg-128.py'
 # (distillation config, its teacher's config): the Swin teacher of the Shapes table and the ViT-teacher variant
 SCALEKD = [('configs/scalekd/scalekd_swin-p4-r18-w16_1xb32-6e_shapes-cls.py',
             'configs/scalekd/swin-p4-d16_1xb16-100e_shapes-cls.py'),
@@ -47,7 +47,7 @@ def _check_and_export(tmp_path, cfg, ckpt, prefixes):
 
 @pytest.mark.slow
 def test_afdcd_shapes_config_trains_and_exports(tiny_shapes, tmp_path):
-    teacher_cfg = Config.fromfile(osp.join(REPO, 'configs/afdcd/deeplabv3_r18-w16-d8_1xb8-800-cw_shapes-seg-128.py'))
+    teacher_cfg = Config.fromfile(osp.join(REPO, 'configs/afdcd/deeplabv3_r18-w16-d8_1xb8-2400_shapes-seg-128.py'))
     ckpt = save_model(str(tmp_path / 'teacher.pth'), copy.deepcopy(teacher_cfg.model), 'mmseg')
     body = shapes_overrides(tiny_shapes, 'seg') + f"""
 model = dict(teacher_ckpt={ckpt!r})

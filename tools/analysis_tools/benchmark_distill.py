@@ -14,7 +14,7 @@ the resident memory during one extra untimed step above its start
   ``tensor`` forward + ResNet-18 train step.
 * ``dks``: DKS ResNet-18 with three auxiliary branches; baseline = ResNet-18 train step.
 * ``dcm``: DCM ResNet-18 | ResNet-18; baseline = two ResNet-18 train steps.
-* ``afdcd``: Af-DCD with the models of ``configs/afdcd/afdcd_r18-w16-cw-r18-w16-d8_1xb8-800_shapes-seg-128.py``
+* ``afdcd``: Af-DCD with the models of ``configs/afdcd/afdcd_r18-w16-r18-w16-d8_1xb8-800_shapes-seg-128.py``
   (DeepLabV3-R18-w16 -> DeepLabV3-R18-w16, 8-class masks at ``--size``); baseline = teacher ``tensor`` forward +
   student train step.
 * ``scalekd``: ScaleKD with the models of ``configs/scalekd/scalekd_swin-p4-r18-w16_1xb32-6e_shapes-cls.py`` (Swin
@@ -55,7 +55,7 @@ AUX = [
 ]
 
 
-SHAPES_CONFIGS = dict(afdcd='configs/afdcd/afdcd_r18-w16-cw-r18-w16-d8_1xb8-800_shapes-seg-128.py',
+SHAPES_CONFIGS = dict(afdcd='configs/afdcd/afdcd_r18-w16-r18-w16-d8_1xb8-800_shapes-seg-128.py',
                      scalekd='configs/scalekd/scalekd_swin-p4-r18-w16_1xb32-6e_shapes-cls.py')
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

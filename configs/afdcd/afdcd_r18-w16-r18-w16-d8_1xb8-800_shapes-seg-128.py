@@ -1,5 +1,5 @@
-# Af-DCD on Shapes: the DeepLabV3-R18-w16 teacher trained for 800 iterations with class-weighted CE
-# (deeplabv3_r18-w16-d8_1xb8-800-cw_shapes-seg-128.py, c4 128 ch) -> the same quarter-width DeepLabV3-R18 student
+# Af-DCD on Shapes: the DeepLabV3-R18-w16 teacher trained for 2400 iterations
+# (deeplabv3_r18-w16-d8_1xb8-2400_shapes-seg-128.py, c4 128 ch) -> the same quarter-width DeepLabV3-R18 student
 # (c4 128 ch, so the align conv is the identity) with the student baseline's recipe and 800-iteration schedule.
 # Cityscapes weights (lambda_kd 1, lambda_ctr 0.005); lambda_fd = 2e-6 (Cityscapes) x 512, the ratio of c4 elements
 # per image (2048 x 64 x 128 on a 512x1024 crop vs 128 x 16 x 16 here), because L_fd is a sum over elements; the
@@ -7,12 +7,12 @@
 # of 8 channels.
 _base_ = ['./deeplabv3_r18-w16-d8_1xb8-800_shapes-seg-128.py']
 
-teacher_ckpt = 'work_dirs/deeplabv3_r18-w16-d8_1xb8-800-cw_shapes-seg-128/iter_800.pth'
+teacher_ckpt = 'work_dirs/deeplabv3_r18-w16-d8_1xb8-2400_shapes-seg-128/iter_2400.pth'
 model = dict(
     _delete_=True,
     type='AfDCDDistiller',
     student={{_base_.model}},
-    teacher='{{fileDirname}}/deeplabv3_r18-w16-d8_1xb8-800-cw_shapes-seg-128.py',
+    teacher='{{fileDirname}}/deeplabv3_r18-w16-d8_1xb8-2400_shapes-seg-128.py',
     teacher_ckpt=teacher_ckpt,
     student_channels=128,
     teacher_channels=128,
