@@ -6,7 +6,12 @@ Same flags as mmdet's ``tools/test.py``; the config's ``default_scope`` decides 
 """
 import argparse
 
-import mmext  # noqa: F401  (registers mmext and makes checkpoint loading safe)
+from cpu_malloc_env import reexec_with_malloc_env
+
+if __name__ == '__main__':
+    reexec_with_malloc_env()  # before the heavy imports: glibc reads its allocator settings at start-up
+
+import mmext  # noqa: F401,E402  (registers mmext and makes checkpoint loading safe)
 from mmext.apis import add_common_args, finish_args, build_runner, enable_visualization, load_config, \
     setup_cpu_distributed, teardown_distributed
 

@@ -3,10 +3,14 @@
 Peak memory is measured, not inferred: on a GPU it is the CUDA allocator's ``max_memory_allocated`` over the timed
 calls; on a CPU it is the peak of the process's resident memory *during one extra, untimed call*, above its level
 at the start of that call, sampled every 0.5 ms from ``/proc/self/statm`` by a thread (torch ops release the GIL,
-so the sampler runs while they compute). For that, glibc is first set to return freed memory to the OS
-(``mallopt(M_MMAP_THRESHOLD, 128 KiB)`` fixes the threshold above which blocks are mmapped and ``malloc_trim(0)``
-runs before the call); otherwise freed tensors stay in the heap, the call reuses them and the growth of the
-process's lifetime peak (``ru_maxrss``, what this helper reported before) reads close to 0.
+so the sampler runs while they compute). For that, glibc is set to return freed memory to the OS during that call
+only (``mallopt(M_MMAP_THRESHOLD, 128 KiB)`` fixes the threshold above which blocks are mmapped and
+``malloc_trim(0)`` runs before the call); otherwise freed tensors stay in the heap, the call reuses them and the
+growth of the process's lifetime peak (``ru_maxrss``, what this helper reported before) reads close to 0. After the
+call the threshold goes back to ``MALLOC_MMAP_THRESHOLD_`` when the process was started with it (as
+``tools/cpu_malloc_env.py`` starts the tools), else to 32 MiB, glibc's largest dynamic value: left at 128 KiB it
+made every later timed call pay page faults for its large tensors (before 2026-12-03 it was left there, so the
+timings after the first memory measurement of a run were slowed, the dynamic convolutions most).
 """
 import ctypes
 import gc
@@ -37,7 +41,7 @@ def _libc() -> Optional[ctypes.CDLL]:
         _LIBC_TRIED = True
         try:
             _LIBC = ctypes.CDLL('libc.so.6')
-            _LIBC.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+            _LIBC.mallopt  # noqa: B018  (glibc only)
         except (OSError, AttributeError):
             _LIBC = None
     return _LIBC
@@ -58,6 +62,7 @@ def rss_peak_during_mib(fn: Callable[[], object], period_s: float = 0.0005) -> O
     libc = _libc()
     gc.collect()
     if libc is not None:
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
         libc.malloc_trim(0)
     start = _rss_bytes()
     peak = [start]
@@ -75,6 +80,8 @@ def rss_peak_during_mib(fn: Callable[[], object], period_s: float = 0.0005) -> O
     finally:
         done.set()
         sampler.join()
+        if libc is not None:
+            libc.mallopt(_M_MMAP_THRESHOLD, int(os.environ.get('MALLOC_MMAP_THRESHOLD_', 32 * 2**20)))
     peak[0] = max(peak[0], _rss_bytes())
     return (peak[0] - start) / 2**20
 
