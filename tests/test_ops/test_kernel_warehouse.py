@@ -81,7 +81,8 @@ def _randomise_norm_stats(model):
 @pytest.mark.parametrize('ratio,in_r,out_r', [(0.25, 0.5, 0.5), (0.5, 0.5, 0.5), (1, 1, 1), (2, 1, 1), (4, 1, 1),
                                                (1, 0.5, 1)])
 @pytest.mark.parametrize('tau', [0.0, 0.3])
-def test_kwconv_matches_per_sample_reference(ratio, in_r, out_r, tau):
+@pytest.mark.parametrize('batch', [1, 3])  # batch 1 takes the transposed-matmul assembly
+def test_kwconv_matches_per_sample_reference(ratio, in_r, out_r, tau, batch):
     torch.manual_seed(0)
     # a depthwise 3x3 layer has 9 * g_out cells, not a multiple of 4 (1/4x) or 2 (1/2x, g_out=1)
     model = _Stage(dw=ratio >= 1, cell_num_ratio=ratio, cell_inplane_ratio=in_r, cell_outplane_ratio=out_r).eval()
@@ -90,14 +91,18 @@ def test_kwconv_matches_per_sample_reference(ratio, in_r, out_r, tau):
         layer.update_temperature(tau)
         if layer.bias is not None:
             layer.bias.data.normal_()
-    x = torch.randn(3, 8, 9, 8)
+    x = torch.randn(batch, 8, 9, 8)
+    plane_cells = 0
     with torch.no_grad():
         h = x
         for layer in (model.conv_a, model.conv_b, model.conv_c, model.conv_d):
             ref = _conv_ref(layer, h)
             got = layer(h)
             assert torch.allclose(got, ref, rtol=1e-4, atol=1e-5), (layer, (got - ref).abs().max())
+            plane_cells += layer.g_out == layer.g_in == 1 and layer.g_spatial > 1
             h = got
+    if (ratio, in_r, out_r) == (1, 1, 1):
+        assert plane_cells, 'no layer whose cell is its whole kernel plane: the batch-1 branch is not exercised'
 
 
 def test_kw_nonlocal_basis_and_layernorm_match_reference():
