@@ -23,7 +23,7 @@ from typing import Dict, Iterator, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-__all__ = ['SCRATCH_MAX_BYTES', 'kernel_scratch', 'kernel_scratch_scope']
+__all__ = ['SCRATCH_MAX_BYTES', 'derived_cache_key', 'kernel_scratch', 'kernel_scratch_scope']
 
 #: Largest buffer kept per slot (a KW-ResNet-50 batch-1 kernel is at most 9 MiB; batch 8 about 72 MiB).
 SCRATCH_MAX_BYTES = 128 * 2**20
@@ -74,3 +74,14 @@ def kernel_scratch(shape: Sequence[int], like: Tensor, slot: int = 0) -> Optiona
         buf = torch.empty(numel, dtype=like.dtype)
         _STATE.buffers[key] = buf
     return buf[:numel].view(*shape)
+
+
+def derived_cache_key(tensors: Sequence[Tensor]) -> Optional[tuple]:
+    """Key of a value derived from ``tensors`` that may be kept (None with autograd on them): storage, version, dtype.
+
+    In-place updates (``load_state_dict``, optimiser steps, running statistics) bump the version, so a kept value
+    whose key no longer matches is stale.
+    """
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return None
+    return tuple((t.data_ptr(), t._version, t.dtype) for t in tensors)

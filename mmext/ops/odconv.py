@@ -23,7 +23,7 @@ The same product is evaluated in the cheapest exact order per layer shape (:meth
 * ``'static'``: k = 1 and K = 1 with both gates on the activations: one ordinary conv.
 """
 import math
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -31,21 +31,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .dynamic_conv import _export_mode, build_attention_norm, conv_out_size, dynamic_conv2d, per_sample_conv2d
-from .kernel_scratch import kernel_scratch
+from .kernel_scratch import derived_cache_key, kernel_scratch
 from .temperature_check import TemperatureScheduleCheck
 
 __all__ = ['ODConvAttention', 'ODConv2d']
-
-
-def _derived_cache_key(tensors: Sequence[Tensor]) -> Optional[tuple]:
-    """Key of a value derived from ``tensors`` that may be kept (None with autograd on them): storage, version, dtype.
-
-    In-place updates (``load_state_dict``, optimiser steps, running statistics) bump the version, so a kept value
-    whose key no longer matches is stale.
-    """
-    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-        return None
-    return tuple((t.data_ptr(), t._version, t.dtype) for t in tensors)
 
 
 def _scale(x: Tensor, factor: Tensor, out: Optional[Tensor]) -> Tensor:
@@ -113,7 +102,7 @@ class ODConvAttention(nn.Module):
         fcs = [fc for fc in (self.channel_fc, self.filter_fc, self.spatial_fc, self.kernel_fc) if fc is not None]
         if len(fcs) == 1:
             return fcs[0].weight.flatten(1), fcs[0].bias
-        key = _derived_cache_key([p for fc in fcs for p in (fc.weight, fc.bias)])
+        key = derived_cache_key([p for fc in fcs for p in (fc.weight, fc.bias)])
         if key is not None and self._heads_cache is not None and self._heads_cache[0] == key:
             return self._heads_cache[1], self._heads_cache[2]
         weight, bias = torch.cat([fc.weight.flatten(1) for fc in fcs]), torch.cat([fc.bias for fc in fcs])
@@ -129,7 +118,7 @@ class ODConvAttention(nn.Module):
         bn = self.bn
         if self.training or not isinstance(bn, nn.BatchNorm2d) or not bn.affine or bn.running_mean is None:
             return None
-        key = _derived_cache_key((self.fc.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var))
+        key = derived_cache_key((self.fc.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var))
         if key is None:
             return None
         if self._trunk_cache is None or self._trunk_cache[0] != key:

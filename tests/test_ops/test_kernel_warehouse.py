@@ -254,3 +254,24 @@ def test_kwconv_gradients_match_reference(batch):
         grads.append([x.grad.clone()] + [p.grad.clone() for p in model.parameters()])
     for got, ref in zip(*grads):
         torch.testing.assert_close(got, ref, rtol=1e-9, atol=1e-12)
+
+
+def test_inference_cells_padded_copy_is_exact_and_follows_the_parameter():
+    """The row-padded inference copy gives the same layer output and is rebuilt after an in-place update."""
+    torch.manual_seed(0)
+    manager = WarehouseManager(cell_num_ratio=1)
+    conv = manager.reserve(32, 32, 3, 1, 1, bias=False, warehouse_name='stage0_layer0_conv0')  # 32*32*4 B = 4 KiB
+    manager.store()
+    manager.allocate(conv)
+    conv.update_temperature(0.0)
+    conv.eval()
+    x = torch.randn(1, 32, 6, 6)
+    with torch.no_grad():
+        padded = manager.inference_cells(0)
+        assert padded is not None and padded.stride(0) == 32 * 32 + WarehouseManager.INFERENCE_ROW_PAD
+        assert torch.equal(padded, manager.weights[0].reshape(manager.weights[0].shape[0], -1))
+        ref = _conv_ref(conv, x)
+        assert torch.allclose(conv(x), ref, rtol=1e-4, atol=1e-5)
+        manager.weights[0].mul_(2.0)  # an in-place update (optimiser step, load_state_dict)
+        assert torch.allclose(conv(x), 2 * ref, rtol=1e-4, atol=1e-5)
+    assert manager.inference_cells(0) is None  # autograd on a trainable warehouse: no copy

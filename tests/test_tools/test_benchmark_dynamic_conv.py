@@ -14,13 +14,17 @@ from tests.conftest import run_tool
 def test_benchmark_tiny_run(tmp_path):
     out = tmp_path / 'rows.json'
     run_tool(['tools/analysis_tools/benchmark_dynamic_conv.py', '--models', 'od_mobilenetv2_1x', '--size', '32',
-              '--threads', '1', '--clock', 'cpu', '--train-batch-sizes', '2', '--warmup', '0', '--out', str(out)])
+              '--threads', '1', '--clock', 'cpu', '--train-batch-sizes', '2', '--warmup', '0', '--floor', '--out',
+              str(out)])
     rows = {r['name']: r for r in json.loads(out.read_text())}
     assert set(rows) == {'od_mobilenetv2_1x', 'mobilenetv2'}  # the static network is added
     od, static = rows['od_mobilenetv2_1x'], rows['mobilenetv2']
     assert od['infer_ms'] > 0 and od['train_ms'] > 0 and od['train_mem_mib'] is not None
     assert od['train_ms_vs_static'] == pytest.approx(od['train_ms'] / static['train_ms'])
     assert od['infer_ms_vs_static'] == pytest.approx(od['infer_ms'] / static['infer_ms'])
+    # ODConv 1x mixes no kernels: its floor is the static network's time
+    assert od['floor_read_mb'] == 0 and od['infer_floor_vs_static'] == pytest.approx(1.0)
+    assert 'infer_floor_vs_static' not in static
 
 
 def _fake_release(root):

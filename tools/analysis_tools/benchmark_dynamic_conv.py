@@ -17,6 +17,9 @@ run next to its static network (mmpretrain ResNet-50 / MobileNetV2, built the sa
 
 ``--clock cpu`` (one thread) times by the process's CPU time, which a shared machine's load inflates far less than the
 wall clock. ``--profile`` prints torch.profiler per-op tables (self CPU time) of each model's inference and train step.
+``--floor`` adds, per dynamic model, a lower bound on its batch-1 inference: the static network's measured time plus
+the bytes its kernel assembly must read (a KernelWarehouse layer its whole warehouse, an ODConv layer its K
+kernels) at the read bandwidth measured for each size (:mod:`mmext.utils.assembly_floor`).
 ``--ops`` adds the operator-level cases (one 3x3 layer at the ResNet-50 stage shapes: static conv, ODConv 4x,
 KWConv 1x). The order of the models alternates over repeats (``--repeats``) so that load changes of a shared
 machine spread over all of them.
@@ -204,6 +207,8 @@ def bench_models(args) -> List[Dict]:
                     row[f'{k}_vs_static'] = r[k] / base[k]
                 if '@' not in name and k in r and results.get((name + '@release', bi, bt), {}).get(k):
                     row[f'{k}_vs_release'] = r[k] / results[(name + '@release', bi, bt)][k]
+            if args.floor and name in STATIC_OF and base and bi == 1:
+                row.update(_floor(models[name][0], args, base['infer_ms']))
             rows.append(row)
             print(json.dumps(row), flush=True)
     if args.profile:
@@ -211,6 +216,17 @@ def bench_models(args) -> List[Dict]:
         for name, (model, released) in models.items():
             profile_model(model, released, args, name)
     return rows
+
+
+def _floor(model: nn.Module, args, static_infer_ms: float) -> Dict[str, float]:
+    """The batch-1 inference floor (:mod:`mmext.utils.assembly_floor`) as row fields."""
+    from mmext.utils.assembly_floor import assembly_floor_ms
+    model.eval()
+    x = torch.randn(1, 3, args.size, args.size, device=args.device)
+    fwd = logits_fn(model, False)
+    r = assembly_floor_ms(model, lambda: fwd(x), args.device)
+    return dict(floor_read_mb=r['read_mb'], floor_extra_ms=r['floor_ms'], floor_gbps=r['median_gbps'],
+                infer_floor_vs_static=(static_infer_ms + r['floor_ms']) / static_infer_ms)
 
 
 def bench_ops(args) -> List[Dict]:
@@ -268,6 +284,14 @@ def markdown(rows: List[Dict]) -> str:
                      f"{f(r, 'infer_ms_vs_static')} | {f(r, 'train_ms_vs_static')} | "
                      f"{f(r, 'train_mem_mib_vs_static')} | {f(r, 'infer_ms_vs_release')} | "
                      f"{f(r, 'train_ms_vs_release')} |")
+    floors = [r for r in rows if r.get('infer_floor_vs_static') is not None]
+    if floors:
+        lines += ['', '| model | threads | assembly reads MB (bs1) | median read GB/s | floor extra ms | '
+                  'infer floor / static | infer / static |', '|---|---|---|---|---|---|---|']
+        for r in floors:
+            lines.append(f"| {r['name']} | {r['threads']} | {f(r, 'floor_read_mb', '{:.0f}')} | "
+                         f"{f(r, 'floor_gbps', '{:.1f}')} | {f(r, 'floor_extra_ms', '{:.1f}')} | "
+                         f"{f(r, 'infer_floor_vs_static')} | {f(r, 'infer_ms_vs_static')} |")
     return '\n'.join(lines)
 
 
@@ -289,6 +313,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='checkouts of OSVAI/ODConv and/or OSVAI/KernelWarehouse to time beside mmext')
     parser.add_argument('--profile', action='store_true', help='print torch.profiler per-op tables')
     parser.add_argument('--profile-rows', type=int, default=15)
+    parser.add_argument('--floor', action='store_true',
+                        help='also compute the batch-1 inference floor: static time + the kernel assembly\'s '
+                        'weight reads at the measured read bandwidth (mmext.utils.assembly_floor)')
     parser.add_argument('--ops', action='store_true', help='also time single layers at the ResNet-50 shapes')
     parser.add_argument('--ops-batch-sizes', type=int, nargs='+', default=[1, 8])
     parser.add_argument('--markdown', action='store_true', help='print a markdown table at the end')
