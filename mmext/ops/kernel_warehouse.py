@@ -170,12 +170,14 @@ class KWLayerBase(TemperatureScheduleCheck, nn.Module):
 
         At batch 1, when the cell is the whole ``[out, in]`` kernel plane (one mixture per spatial tap), the matmul
         is taken transposed, ``[c_out*c_in, n] x [n, taps]``, whose result is already ``[out, in, kh, kw]``: no
-        permuting copy of the kernel. Without autograd on a CPU the cells are read from the manager's row-padded
-        copy (:meth:`WarehouseManager.inference_cells`).
+        permuting copy of the kernel. In eval mode without autograd on a CPU the cells are read from the manager's
+        row-padded copy (:meth:`WarehouseManager.inference_cells`).
         """
         b = att.shape[0]
         c_out, c_in = self.cell_shape[1:3]
-        flat = self._manager[0].inference_cells(self.warehouse_id) if cells is self.cells() else None
+        # eval only: in training the copy would be rebuilt after every optimiser step and add to the peak memory
+        flat = None if self.training or cells is not self.cells() else self._manager[0].inference_cells(
+            self.warehouse_id)
         if flat is None:
             flat = cells.reshape(cells.shape[0], -1)
         if b == 1 and self.g_out == 1 and self.g_in == 1:

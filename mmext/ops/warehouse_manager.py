@@ -191,7 +191,8 @@ class WarehouseManager(nn.Module):
         Read from a copy whose rows are one cache line longer (:data:`INFERENCE_ROW_PAD`), the KW-ResNet-50 1x
         batch-1 forward took 234-273 ms against 282-304 ms (three interleaved A/B runs, one thread, 2026-12-03;
         a pad of 1, 64 or 128 floats gave no gain). The copy costs the warehouse's memory once more; it is made
-        on first use without autograd on a CPU and rebuilt when the parameter changes (storage or version).
+        on first use by a layer in eval mode without autograd on a CPU and rebuilt when the parameter changes
+        (storage or version); training never uses it.
         Returns None with autograd on, off the CPU, or when the row is not a multiple of 4 KiB.
         """
         cells = self.weights[wid]

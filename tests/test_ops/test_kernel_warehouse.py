@@ -275,3 +275,8 @@ def test_inference_cells_padded_copy_is_exact_and_follows_the_parameter():
         manager.weights[0].mul_(2.0)  # an in-place update (optimiser step, load_state_dict)
         assert torch.allclose(conv(x), 2 * ref, rtol=1e-4, atol=1e-5)
     assert manager.inference_cells(0) is None  # autograd on a trainable warehouse: no copy
+    manager._inference_cells.clear()
+    conv.train()
+    with torch.no_grad():  # the training forward assembles without autograd too, but never from the copy
+        conv(torch.randn(2, 32, 6, 6))
+    assert not manager._inference_cells
