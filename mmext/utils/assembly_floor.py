@@ -12,9 +12,14 @@ per sample. Whatever the formulation, the assembly has to read every weight its 
 
 Everything else the static network does is also done by the dynamic one (the convolutions at the same shapes),
 so ``static time + sum(bytes read) / bandwidth`` bounds the dynamic network's batch-1 inference from below: the
-attention, the gating and every other cost come on top. The bandwidth is measured here, per distinct read size,
-as the best of repeated ``sum`` passes over a buffer of that size (warm: a buffer that fits the cache is read
-from the cache), i.e. the most favourable case.
+attention, the gating and every other cost come on top. Two bandwidths are measured here:
+
+* ``warm``, per distinct read size, the best of repeated ``sum`` passes over a buffer of that size (a buffer that
+  fits the cache is read from the cache): the most favourable case, a true lower bound;
+* ``stream``, the best pass over a buffer of :data:`STREAM_BYTES` (larger than the caches): the rate at which
+  weights that are not in a cache arrive. ODConv reads each kernel once per image, so its reads are of this kind
+  when the network's weights exceed the cache; a KernelWarehouse stage re-reads one warehouse, which may stay
+  cached between its layers.
 """
 import statistics
 import time
@@ -23,7 +28,10 @@ from typing import Callable, Dict, List
 import torch
 import torch.nn as nn
 
-__all__ = ['assembly_reads', 'read_bandwidth_gbps', 'assembly_floor_ms']
+__all__ = ['STREAM_BYTES', 'assembly_reads', 'read_bandwidth_gbps', 'assembly_floor_ms']
+
+#: Size of the buffer whose read gives the ``stream`` bandwidth (512 MiB).
+STREAM_BYTES = 512 * 2**20
 
 
 def assembly_reads(model: nn.Module, forward: Callable[[], object]) -> List[int]:
@@ -65,10 +73,19 @@ def read_bandwidth_gbps(nbytes: int, repeats: int = 7, device: str = 'cpu') -> f
     return buf.numel() * 4 / best / 1e9
 
 
-def assembly_floor_ms(model: nn.Module, forward: Callable[[], object], device: str = 'cpu') -> Dict[str, float]:
-    """``dict(read_mb, floor_ms, layers)``: the assembly's reads and their time at the measured bandwidth."""
+def assembly_floor_ms(model: nn.Module, forward: Callable[[], object], device: str = 'cpu',
+                      stream_bytes: int = STREAM_BYTES) -> Dict[str, float]:
+    """The assembly's reads and their time at the measured bandwidths.
+
+    Returns:
+        dict: ``read_mb`` (all layers), ``layers``, ``floor_ms`` / ``median_gbps`` (warm bandwidth per read
+        size), ``stream_floor_ms`` / ``stream_gbps`` (the bandwidth of one ``stream_bytes`` buffer).
+    """
     reads = assembly_reads(model, forward)
     bandwidth = {n: read_bandwidth_gbps(n, device=device) for n in sorted(set(reads))}
     floor_ms = sum(n / (bandwidth[n] * 1e9) for n in reads) * 1e3
     gbps = statistics.median(bandwidth.values()) if bandwidth else float('nan')
-    return dict(read_mb=sum(reads) / 1e6, floor_ms=floor_ms, layers=len(reads), median_gbps=gbps)
+    stream = read_bandwidth_gbps(stream_bytes, repeats=2, device=device) if reads else float('nan')
+    stream_ms = sum(reads) / (stream * 1e9) * 1e3 if reads else 0.0
+    return dict(read_mb=sum(reads) / 1e6, floor_ms=floor_ms, layers=len(reads), median_gbps=gbps,
+                stream_floor_ms=stream_ms, stream_gbps=stream)

@@ -48,8 +48,9 @@ def test_reads_per_layer_call():
 def test_floor_is_reads_over_bandwidth():
     net = _net()
     x = torch.randn(1, 8, 5, 5)
-    r = assembly_floor_ms(net, lambda: net(x))
+    r = assembly_floor_ms(net, lambda: net(x), stream_bytes=1 << 22)
     assert r['layers'] == 3
     assert r['read_mb'] == pytest.approx(sum(assembly_reads(net, lambda: net(x))) / 1e6)
-    assert r['floor_ms'] > 0 and r['median_gbps'] > 0
+    assert r['floor_ms'] > 0 and r['median_gbps'] > 0 and r['stream_gbps'] > 0
+    assert r['stream_floor_ms'] == pytest.approx(r['read_mb'] * 1e6 / (r['stream_gbps'] * 1e9) * 1e3)
     assert read_bandwidth_gbps(1 << 20) > 0

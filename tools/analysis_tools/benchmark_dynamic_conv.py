@@ -226,7 +226,9 @@ def _floor(model: nn.Module, args, static_infer_ms: float) -> Dict[str, float]:
     fwd = logits_fn(model, False)
     r = assembly_floor_ms(model, lambda: fwd(x), args.device)
     return dict(floor_read_mb=r['read_mb'], floor_extra_ms=r['floor_ms'], floor_gbps=r['median_gbps'],
-                infer_floor_vs_static=(static_infer_ms + r['floor_ms']) / static_infer_ms)
+                infer_floor_vs_static=(static_infer_ms + r['floor_ms']) / static_infer_ms,
+                stream_gbps=r['stream_gbps'], stream_floor_extra_ms=r['stream_floor_ms'],
+                infer_stream_floor_vs_static=(static_infer_ms + r['stream_floor_ms']) / static_infer_ms)
 
 
 def bench_ops(args) -> List[Dict]:
@@ -286,12 +288,15 @@ def markdown(rows: List[Dict]) -> str:
                      f"{f(r, 'train_ms_vs_release')} |")
     floors = [r for r in rows if r.get('infer_floor_vs_static') is not None]
     if floors:
-        lines += ['', '| model | threads | assembly reads MB (bs1) | median read GB/s | floor extra ms | '
-                  'infer floor / static | infer / static |', '|---|---|---|---|---|---|---|']
+        lines += ['', '| model | threads | assembly reads MB (bs1) | warm GB/s (median) | warm floor extra ms | '
+                  'stream GB/s | stream floor extra ms | infer floor / static (warm, stream) | infer / static |',
+                  '|---|---|---|---|---|---|---|---|---|']
         for r in floors:
             lines.append(f"| {r['name']} | {r['threads']} | {f(r, 'floor_read_mb', '{:.0f}')} | "
                          f"{f(r, 'floor_gbps', '{:.1f}')} | {f(r, 'floor_extra_ms', '{:.1f}')} | "
-                         f"{f(r, 'infer_floor_vs_static')} | {f(r, 'infer_ms_vs_static')} |")
+                         f"{f(r, 'stream_gbps', '{:.1f}')} | {f(r, 'stream_floor_extra_ms', '{:.1f}')} | "
+                         f"{f(r, 'infer_floor_vs_static')}, {f(r, 'infer_stream_floor_vs_static')} | "
+                         f"{f(r, 'infer_ms_vs_static')} |")
     return '\n'.join(lines)
 
 
