@@ -236,7 +236,7 @@ class KWConv2d(KWLayerBase):
             return dynamic_conv2d(x, self.assemble(att, self.cells()), self.bias, self.stride, self.padding,
                                   self.dilation, self.groups, offset, mask, deform_groups)
         out = per_sample_conv2d(x, self.assemble, (att, self.cells()), (x.shape[0], *self.weight_shape),
-                                self.stride, self.padding, self.dilation, self.groups)
+                                self.stride, self.padding, self.dilation, self.groups, batched=(True, False))
         return out if self.bias is None else out + self.bias.reshape(1, -1, 1, 1)
 
     def extra_repr(self) -> str:

@@ -224,6 +224,8 @@ class ODConv2d(TemperatureScheduleCheck, nn.Module):
         self.attention.temperature.fill_(float(temperature))
         self._mark_temperature_scheduled()
 
+    #: which of ``assemble``'s tensors ``(weight, ka, sa, ca, fa)`` are per sample (chunked by per_sample_conv2d)
+    _BATCHED = (False, True, True, True, True)
     #: ``'kbranch'`` is chosen when its extra multiply-adds, ``(K - 1) * L`` per kernel value (L output positions
     #: per sample), cost less than the per-sample kernel's memory passes, counted as this many multiply-adds.
     KBRANCH_MAX_EXTRA_MACS = 256
@@ -341,7 +343,7 @@ class ODConv2d(TemperatureScheduleCheck, nn.Module):
         else:
             tensors = (self.weight, ka, sa, ca if fold_ca else None, fa if fold_fa else None)
             out = per_sample_conv2d(x, self.assemble, tensors, (b, *self.weight.shape[1:]), self.stride,
-                                    self.padding, self.dilation, self.groups)
+                                    self.padding, self.dilation, self.groups, batched=self._BATCHED)
         return out if fa is None or fold_fa else out * fa.reshape(b, -1, 1, 1)
 
     def extra_repr(self) -> str:
