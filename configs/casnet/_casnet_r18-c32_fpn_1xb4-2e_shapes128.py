@@ -12,6 +12,10 @@ model = dict(
     mode='joint',
     # box-aligned class logits (CASBoxLogits, README design choice 'box-aligned class logits'): on for Shapes
     box_logits=dict(grid=3, channels=32),
+    # instance-level classifier (CASInstanceClassifier, README design choice 13): the class of each cluster from
+    # the semantic features pooled over its box and mask; None = the mean semantic probabilities of its cells
+    instance_classifier=dict(roi_size=7, channels=32, fc_channels=128, with_occupancy=True, with_mask_mean=True,
+                             num_jitter=1, jitter=0.1, loss_weight=1.0),
     data_preprocessor=dict(
         type='DetDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
