@@ -77,6 +77,7 @@ def test_all_forward_modes_and_every_parameter_gets_a_gradient(path, changes):
     losses = model(inputs, samples, mode='loss')
     expected = {'loss_seg', 'loss_box', 'loss_quality'} | ({'loss_centre'} if model.attribute_head.with_centre
                                                            else set())
+    expected |= {'loss_inst_cls'} if model.instance_classifier is not None else set()
     assert set(losses) == expected and all(torch.isfinite(v) for v in losses.values())
     sum(losses.values()).backward()
     missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
@@ -134,7 +135,8 @@ def test_batch_one_in_train_mode_and_stuff_only_and_empty_images():
 
 def test_hand_made_outputs_give_the_expected_instances_and_panoptic_map(monkeypatch):
     """Perfect semantic logits and attributes for 3 instances (one with a hole) -> exactly those instances."""
-    model = _build(PANOPTIC_CFG, test_cfg=dict(mask_from_semantic=False))  # exact cells, no semantic rounding
+    # exact cells, no semantic rounding; the class from the semantic logits (no instance classifier)
+    model = _build(PANOPTIC_CFG, test_cfg=dict(mask_from_semantic=False), instance_classifier=None)
     model.eval()
     head = model.attribute_head
     h = w = 16  # stride-4 cells of a 64x64 image
@@ -189,7 +191,7 @@ def test_hand_made_outputs_give_the_expected_instances_and_panoptic_map(monkeypa
 def test_targets_round_trip_through_decode_loss_and_post_process(monkeypatch):
     """Ground truth -> dense targets in the head's output form -> decode gives back each owned cell's instance box
     and centre exactly, the attribute losses on them are ~0, and the post-process recovers the instances."""
-    model = _build(INSTANCE_CFG)
+    model = _build(INSTANCE_CFG, instance_classifier=None)  # classes from the one-hot semantic logits
     head = model.attribute_head
     sample = _sample()
     h = w = 16
