@@ -152,10 +152,21 @@ def test_the_class_of_a_cluster_comes_from_the_instance_classifier(monkeypatch):
     with torch.no_grad():
         model.instance_classifier.cls.weight.zero_()
         model.instance_classifier.cls.bias[:] = torch.tensor([0., 0., 0., 4., 0.])
+    model.cls_score, model.cls_combine = 'prob_quality', 'replace'
     pred = model.predict(torch.zeros(1, 3, 64, 64), [_sample(things=False)])[0].pred_instances
     assert pred.labels.tolist() == [3, 3]
     prob = torch.tensor([0., 0., 0., 4., 0.]).softmax(0)[3]
     torch.testing.assert_close(pred.scores, torch.full((2, ), float(prob * torch.sigmoid(torch.tensor(9.)))))
+    # score='prob_thing_quality': times the mean p(thing), ~1 here
+    model.cls_score = 'prob_thing_quality'
+    pred = model.predict(torch.zeros(1, 3, 64, 64), [_sample(things=False)])[0].pred_instances
+    assert pred.labels.tolist() == [3, 3]
+    torch.testing.assert_close(pred.scores, torch.full((2, ), float(prob * torch.sigmoid(torch.tensor(9.)))),
+                               rtol=1e-4, atol=1e-6)
+    # combine='product' with a certain semantic branch (class 0, p ~ 1 - 4e-8): the product picks class 0
+    model.cls_combine = 'product'
+    pred = model.predict(torch.zeros(1, 3, 64, 64), [_sample(things=False)])[0].pred_instances
+    assert pred.labels.tolist() == [0, 0]
     model.instance_classifier = None
     pred = model.predict(torch.zeros(1, 3, 64, 64), [_sample(things=False)])[0].pred_instances
     assert pred.labels.tolist() == [0, 0]
@@ -164,6 +175,10 @@ def test_the_class_of_a_cluster_comes_from_the_instance_classifier(monkeypatch):
 def test_bad_arguments_name_the_key():
     with pytest.raises(KeyError, match="unknown instance_classifier keys \\['size'\\]"):
         _build(INSTANCE_CFG, instance_classifier=dict(size=7))
+    with pytest.raises(ValueError, match='instance_classifier.score'):
+        _build(INSTANCE_CFG, instance_classifier=dict(score='prob'))
+    with pytest.raises(ValueError, match='instance_classifier.combine'):
+        _build(INSTANCE_CFG, instance_classifier=dict(combine='sum'))
     with pytest.raises(ValueError, match='roi_size'):
         CASInstanceClassifier(in_channels=6, num_things=5, roi_size=0)
     with pytest.raises(ValueError, match='jitter'):
