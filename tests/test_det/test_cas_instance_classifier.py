@@ -10,6 +10,11 @@ from tests.test_det.test_casnet import INSTANCE_CFG, PANOPTIC_CFG, _build
 from tests.test_det.test_casnet import _sample as _float_label_sample
 
 
+#: the classifier as measured on Shapes (README design choice 13), at the tiny models' widths
+CLS = dict(roi_size=7, channels=8, fc_channels=16, with_occupancy=True, with_mask_mean=True, num_jitter=1,
+           jitter=0.1, score='prob_quality', combine='replace')
+
+
 def _sample(**kwargs):
     """``test_casnet``'s sample with long labels (an empty ``torch.tensor([])`` is float), as datasets give."""
     sample = _float_label_sample(**kwargs)
@@ -92,8 +97,8 @@ def test_loss_jitter_gradients_and_no_instance():
     (PANOPTIC_CFG, {}),
 ], ids=['instance-joint', 'instance-separated', 'panoptic-joint'])
 def test_forward_modes_batch_one_and_every_parameter_gets_a_gradient(path, changes):
-    model = _build(path, **changes)
-    assert model.instance_classifier is not None  # on in the Shapes configs
+    model = _build(path, instance_classifier=CLS, **changes)
+    assert model.instance_classifier is not None
     stuff = model.num_stuff > 1
     model.train()
     for samples in ([_sample(stuff=stuff)], [_sample(stuff=stuff), _sample(things=False, stuff=stuff)]):
@@ -121,7 +126,7 @@ def test_forward_modes_batch_one_and_every_parameter_gets_a_gradient(path, chang
 
 
 def test_empty_image_gives_no_instance_with_the_classifier():
-    model = _build(INSTANCE_CFG)
+    model = _build(INSTANCE_CFG, instance_classifier=CLS)
     model.train()
     losses = model(torch.randn(1, 3, 64, 64), [_sample(things=False)], mode='loss')
     assert losses['loss_inst_cls'] == 0
@@ -136,7 +141,7 @@ def test_the_class_of_a_cluster_comes_from_the_instance_classifier(monkeypatch):
     """Exact attributes for the two instances of ``_sample``, semantic logits saying class 0 everywhere on them;
     the classifier's bias says class 3: with the classifier the clusters are class 3, scored prob x quality;
     without it they are class 0."""
-    model = _build(INSTANCE_CFG)
+    model = _build(INSTANCE_CFG, instance_classifier=CLS)
     model.eval()
     head = model.attribute_head
     sample = _sample()
@@ -174,11 +179,11 @@ def test_the_class_of_a_cluster_comes_from_the_instance_classifier(monkeypatch):
 
 def test_bad_arguments_name_the_key():
     with pytest.raises(KeyError, match="unknown instance_classifier keys \\['size'\\]"):
-        _build(INSTANCE_CFG, instance_classifier=dict(size=7))
+        _build(INSTANCE_CFG, instance_classifier=dict(CLS, size=7))
     with pytest.raises(ValueError, match='instance_classifier.score'):
-        _build(INSTANCE_CFG, instance_classifier=dict(score='prob'))
+        _build(INSTANCE_CFG, instance_classifier=dict(CLS, score='prob'))
     with pytest.raises(ValueError, match='instance_classifier.combine'):
-        _build(INSTANCE_CFG, instance_classifier=dict(combine='sum'))
+        _build(INSTANCE_CFG, instance_classifier=dict(CLS, combine='sum'))
     with pytest.raises(ValueError, match='roi_size'):
         CASInstanceClassifier(in_channels=6, num_things=5, roi_size=0)
     with pytest.raises(ValueError, match='jitter'):
