@@ -124,13 +124,14 @@ def test_batch_one_in_train_mode_and_stuff_only_and_empty_images():
     assert len(pred.pred_instances) == 0 and pred.pred_instances.masks.shape == (0, 64, 64)
     pan = pred.pred_panoptic_seg.sem_seg
     assert pan.shape == (1, 64, 64) and set(pan.unique().tolist()) <= {5, 6, 7}
-    # an instance-only model on an empty image (all background)
-    inst_model = _build(INSTANCE_CFG)
-    inst_model.eval()
-    with torch.no_grad():
-        inst_model.semantic_head.conv_logits.bias[:] = torch.tensor([-9.] * 5 + [9.])
-        pred = inst_model(torch.zeros(1, 3, 64, 64), [_sample(things=False)], mode='predict')[0]
-    assert len(pred.pred_instances) == 0
+    # an instance-only model on an empty image (all background), without and with the instance classifier
+    for classifier in (None, dict(roi_size=3, channels=8, fc_channels=16)):
+        inst_model = _build(INSTANCE_CFG, instance_classifier=classifier)
+        inst_model.eval()
+        with torch.no_grad():
+            inst_model.semantic_head.conv_logits.bias[:] = torch.tensor([-9.] * 5 + [9.])
+            pred = inst_model(torch.zeros(1, 3, 64, 64), [_sample(things=False)], mode='predict')[0]
+        assert len(pred.pred_instances) == 0
 
 
 def test_hand_made_outputs_give_the_expected_instances_and_panoptic_map(monkeypatch):
