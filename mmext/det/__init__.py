@@ -1,5 +1,6 @@
 """mmdet-only components (necks, dense heads, RoI heads, detectors ...)."""
 from .cas_attribute_head import CASAttributeHead
+from .cas_instance_classifier import CASInstanceClassifier
 from .cas_semantic_head import CASSemanticHead
 from .casnet import CASNet
 from .group_rcnn import GroupRCNN, GroupRoIHead, InstanceLevelAssigner, PointProposalGrouper, PseudoBoxCocoMetric
@@ -12,8 +13,8 @@ from .ron_neck import RONNeck
 from .ssd_head_compat import SSDHeadCompat
 
 __all__ = [
-    'CASAttributeHead', 'CASNet', 'CASSemanticHead', 'GroupRCNN', 'GroupRoIHead', 'InstanceLevelAssigner',
-    'PointProposalGrouper', 'PseudoBoxCocoMetric', 'HyperFeatureNeck', 'HyperNet', 'HyperNetBBoxHead',
+    'CASAttributeHead', 'CASInstanceClassifier', 'CASNet', 'CASSemanticHead', 'GroupRCNN', 'GroupRoIHead',
+    'InstanceLevelAssigner', 'PointProposalGrouper', 'PseudoBoxCocoMetric', 'HyperFeatureNeck', 'HyperNet', 'HyperNetBBoxHead',
     'HyperNetRPNHead', 'ProposalRecallMetric', 'RoIPoolExtractor', 'TwoStageProposalDetector', 'RONAnchorGenerator',
     'RONAssigner', 'RONHead', 'RONNeck', 'SSDHeadCompat'
 ]

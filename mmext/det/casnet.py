@@ -15,6 +15,7 @@ from torch import Tensor
 from ..registry import register
 from .cas_box_sampling import CASBoxLogits
 from .cas_clustering import cluster_pixels, fill_holes, grow_labels, label_map_to_masks, masks_to_boxes
+from .cas_instance_classifier import CASInstanceClassifier
 from .cas_targets import semantic_targets
 
 __all__ = ['CASNet']
@@ -24,6 +25,8 @@ _DEFAULT_TEST_CFG = dict(
     refine_iters=2, centre_sigma=1.0, merge_thr=0.4, min_cells=2, thing_thr=0.4, fill_holes=True,
     mask_from_semantic=True, grow_cells=1., stuff_area_limit=0)
 _OUTPUTS = ('instance', 'panoptic')
+_CLS_SCORES = ('prob_quality', 'prob_thing_quality')
+_CLS_COMBINE = ('replace', 'product')
 
 
 @register('MODELS', scopes=['mmdet'])
@@ -64,6 +67,15 @@ class CASNet(BaseDetector):
             ``channels`` (e.g. ``dict(grid=3, channels=32)``): every cell samples the semantic head's fused features
             at a grid inside its predicted (detached) box and adds the resulting thing logits to the semantic
             head's, in training and inference. None (default): off, the semantic head's logits alone.
+        instance_classifier (dict, optional): :class:`CASInstanceClassifier` arguments (e.g. ``dict(roi_size=7)``;
+            ``in_channels``, ``num_things`` and ``stride`` come from the semantic head): the class of each cluster
+            is the argmax of this head's probabilities on the semantic features pooled over the cluster's cells and
+            their tight box, its score that probability times the cluster's mean quality; trained with
+            ``loss_inst_cls`` on the ground-truth instances. Two more keys: ``score`` (``'prob_quality'``,
+            default, or ``'prob_thing_quality'``: also times the cluster's mean p(thing)) and ``combine``
+            (``'replace'``, default: the head's probabilities alone, or ``'product'``: times the mean semantic
+            thing probabilities, renormalised). None (default): the class is the argmax of the mean
+            semantic thing probabilities over the cluster's cells (and the score that mean times the quality).
         data_preprocessor (dict, optional): Usually ``DetDataPreprocessor`` with ``pad_mask`` and ``pad_seg``.
         init_cfg (dict, optional): Init config.
     """
@@ -77,6 +89,7 @@ class CASNet(BaseDetector):
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  box_logits: OptConfigType = None,
+                 instance_classifier: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -106,6 +119,26 @@ class CASNet(BaseDetector):
                                "['channels', 'grid']")
             self.box_logits = CASBoxLogits(self.semantic_head.conv_logits.in_channels, self.num_things,
                                            stride=self.semantic_head.stride, **box_logits)
+        self.instance_classifier = None
+        if instance_classifier is not None:
+            head_cfg = dict(instance_classifier)
+            self.cls_score = head_cfg.pop('score', 'prob_quality')
+            self.cls_combine = head_cfg.pop('combine', 'replace')
+            allowed = {'roi_size', 'channels', 'fc_channels', 'with_occupancy', 'with_mask_mean', 'num_jitter',
+                       'jitter', 'loss_weight'}
+            unknown = set(head_cfg) - allowed
+            if unknown:
+                raise KeyError(f'CASNet: unknown instance_classifier keys {sorted(unknown)}; expected some of '
+                               f"{sorted(allowed | {'score', 'combine'})}")
+            if self.cls_score not in _CLS_SCORES:
+                raise ValueError(f'CASNet: instance_classifier.score must be one of {_CLS_SCORES}, '
+                                 f'got {self.cls_score!r}')
+            if self.cls_combine not in _CLS_COMBINE:
+                raise ValueError(f'CASNet: instance_classifier.combine must be one of {_CLS_COMBINE}, '
+                                 f'got {self.cls_combine!r}')
+            self.instance_classifier = CASInstanceClassifier(
+                self.semantic_head.conv_logits.in_channels, self.num_things, stride=self.semantic_head.stride,
+                **head_cfg)
         self.train_cfg = train_cfg
         cfg = dict(_DEFAULT_TEST_CFG)
         unknown = set(test_cfg or {}) - set(cfg)
@@ -152,6 +185,12 @@ class CASNet(BaseDetector):
                                    tuple(seg_preds.shape[-2:]), self.semantic_head.ignore_index)
         losses = self.semantic_head.loss_by_feat(seg_preds, targets)
         losses.update(self.attribute_head.loss_by_feat(attr_out, batch_data_samples))
+        if self.instance_classifier is not None:
+            owner = self.attribute_head.get_targets(tuple(seg_preds.shape[-2:]), batch_data_samples)['owner']
+            labels = [s.gt_instances.labels.to(owner.device).long() for s in batch_data_samples]
+            batch_idx = torch.cat([torch.full((len(lab), ), i, dtype=torch.long, device=owner.device)
+                                   for i, lab in enumerate(labels)])
+            losses.update(self.instance_classifier.loss(sem_out['seg_feats'], owner, torch.cat(labels), batch_idx))
         return losses
 
     # ------------------------------------------------------------------ inference
@@ -164,9 +203,19 @@ class CASNet(BaseDetector):
         batch_shape = tuple(batch_inputs.shape[-2:])
         for i, sample in enumerate(batch_data_samples):
             meta = sample.metainfo
-            labels_map, inst_labels, inst_scores = self._cluster_one(
+            labels_map, inst_labels, inst_scores, mean_q, mean_probs = self._cluster_one(
                 probs[i], quality[i], dec['boxes'][i], dec['centres'][i] if 'centres' in dec else None,
                 meta.get('img_shape', batch_shape))
+            if self.instance_classifier is not None:  # class from the pooled semantic features of each cluster
+                cls_probs, _ = self.instance_classifier.predict(sem_out['seg_feats'][i:i + 1], labels_map,
+                                                                len(inst_labels))
+                if self.cls_combine == 'product':  # with the mean semantic probabilities, renormalised
+                    cls_probs = cls_probs * mean_probs
+                    cls_probs = cls_probs / cls_probs.sum(1, keepdim=True).clamp(min=1e-12)
+                cls_score, inst_labels = cls_probs.max(dim=1)
+                inst_scores = cls_score * mean_q
+                if self.cls_score == 'prob_thing_quality':
+                    inst_scores = inst_scores * mean_probs.sum(1)
             full = self._resize_logits(seg_preds[i:i + 1], batch_shape, meta, rescale).softmax(dim=0)
             thing_full = full[:self.num_things].sum(0) >= self.test_cfg['thing_thr']
             inst_map = self._resize_labels(labels_map, batch_shape, meta, rescale)
@@ -194,8 +243,10 @@ class CASNet(BaseDetector):
         return batch_data_samples
 
     def _cluster_one(self, probs: Tensor, quality: Tensor, boxes: Tensor, centres: Optional[Tensor],
-                     img_shape: Tuple[int, int]) -> Tuple[Tensor, Tensor, Tensor]:
-        """Cluster one image at the head's stride -> (h, w) label map (0 none, k instance k), labels, scores."""
+                     img_shape: Tuple[int, int]) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """Cluster one image at the head's stride -> (h, w) label map (0 none, k instance k), labels, scores
+        (from the mean semantic probabilities), the mean quality and the mean thing-class probabilities (K, T) of
+        each kept cluster."""
         cfg = self.test_cfg
         _, h, w = probs.shape
         cx, cy = self.attribute_head.cell_centres(h, w, probs.device)
@@ -225,8 +276,8 @@ class CASNet(BaseDetector):
         qsum = probs.new_zeros(k).index_add_(0, assign[member], q[member])
         mean_probs = sums / counts.clamp(min=1)[:, None]
         cls_score, labels = mean_probs.max(dim=1)
-        scores = cls_score * qsum / counts.clamp(min=1)
-        return labels_map.reshape(h, w), labels[kept], scores[kept]
+        mean_q = qsum / counts.clamp(min=1)
+        return labels_map.reshape(h, w), labels[kept], (cls_score * mean_q)[kept], mean_q[kept], mean_probs[kept]
 
     @staticmethod
     def _resize_logits(seg_pred: Tensor, batch_shape: Tuple[int, int], meta: dict, rescale: bool) -> Tensor:

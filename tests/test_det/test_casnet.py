@@ -77,6 +77,7 @@ def test_all_forward_modes_and_every_parameter_gets_a_gradient(path, changes):
     losses = model(inputs, samples, mode='loss')
     expected = {'loss_seg', 'loss_box', 'loss_quality'} | ({'loss_centre'} if model.attribute_head.with_centre
                                                            else set())
+    expected |= {'loss_inst_cls'} if model.instance_classifier is not None else set()
     assert set(losses) == expected and all(torch.isfinite(v) for v in losses.values())
     sum(losses.values()).backward()
     missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
@@ -123,18 +124,20 @@ def test_batch_one_in_train_mode_and_stuff_only_and_empty_images():
     assert len(pred.pred_instances) == 0 and pred.pred_instances.masks.shape == (0, 64, 64)
     pan = pred.pred_panoptic_seg.sem_seg
     assert pan.shape == (1, 64, 64) and set(pan.unique().tolist()) <= {5, 6, 7}
-    # an instance-only model on an empty image (all background)
-    inst_model = _build(INSTANCE_CFG)
-    inst_model.eval()
-    with torch.no_grad():
-        inst_model.semantic_head.conv_logits.bias[:] = torch.tensor([-9.] * 5 + [9.])
-        pred = inst_model(torch.zeros(1, 3, 64, 64), [_sample(things=False)], mode='predict')[0]
-    assert len(pred.pred_instances) == 0
+    # an instance-only model on an empty image (all background), without and with the instance classifier
+    for classifier in (None, dict(roi_size=3, channels=8, fc_channels=16)):
+        inst_model = _build(INSTANCE_CFG, instance_classifier=classifier)
+        inst_model.eval()
+        with torch.no_grad():
+            inst_model.semantic_head.conv_logits.bias[:] = torch.tensor([-9.] * 5 + [9.])
+            pred = inst_model(torch.zeros(1, 3, 64, 64), [_sample(things=False)], mode='predict')[0]
+        assert len(pred.pred_instances) == 0
 
 
 def test_hand_made_outputs_give_the_expected_instances_and_panoptic_map(monkeypatch):
     """Perfect semantic logits and attributes for 3 instances (one with a hole) -> exactly those instances."""
-    model = _build(PANOPTIC_CFG, test_cfg=dict(mask_from_semantic=False))  # exact cells, no semantic rounding
+    # exact cells, no semantic rounding; the class from the semantic logits (no instance classifier)
+    model = _build(PANOPTIC_CFG, test_cfg=dict(mask_from_semantic=False), instance_classifier=None)
     model.eval()
     head = model.attribute_head
     h = w = 16  # stride-4 cells of a 64x64 image
@@ -189,7 +192,7 @@ def test_hand_made_outputs_give_the_expected_instances_and_panoptic_map(monkeypa
 def test_targets_round_trip_through_decode_loss_and_post_process(monkeypatch):
     """Ground truth -> dense targets in the head's output form -> decode gives back each owned cell's instance box
     and centre exactly, the attribute losses on them are ~0, and the post-process recovers the instances."""
-    model = _build(INSTANCE_CFG)
+    model = _build(INSTANCE_CFG, instance_classifier=None)  # classes from the one-hot semantic logits
     head = model.attribute_head
     sample = _sample()
     h = w = 16

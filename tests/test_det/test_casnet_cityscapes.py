@@ -35,7 +35,8 @@ def test_casnet_predictions_in_the_cityscapes_result_format(monkeypatch, tmp_pat
     monkeypatch.setattr(cityscapes_metric, 'HAS_CITYSCAPESAPI', True)
     monkeypatch.setattr(cityscapes_metric, 'CSLabels', SimpleNamespace(
         name2label={n: SimpleNamespace(id=i) for n, i in ids.items()}), raising=False)
-    model = _build(INSTANCE_CFG, semantic_head=dict(num_things_classes=8))
+    # the Cityscapes configs have no instance classifier: the class from the semantic logits, as there
+    model = _build(INSTANCE_CFG, semantic_head=dict(num_things_classes=8), instance_classifier=None)
     model.eval()
     head, sample = model.attribute_head, _sample()
     enc = head.encode_targets((16, 16), [sample])

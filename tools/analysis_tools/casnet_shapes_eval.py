@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.registry import METRICS, MODELS
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -86,8 +86,9 @@ def gt_stats(ann_file: str) -> Dict[str, float]:
     return merge_topology_stats(stats)
 
 
-def evaluate(config: str, checkpoint: str, score_thrs: List[float], gt_ann: str) -> Dict:
+def evaluate(config: str, checkpoint: str, score_thrs: List[float], gt_ann: str, options: Dict = None) -> Dict:
     cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options or {})
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
     model.load_state_dict(safe_load(checkpoint, map_location='cpu')['state_dict'])
@@ -127,11 +128,14 @@ def main() -> None:
                         help='least scores of a pred_instances mask counted in the overlap / hole statistics')
     parser.add_argument('--gt-ann', default='data/shapes/annotations/instances_val.json')
     parser.add_argument('--out', help='write the JSON here too')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='key=value overrides applied to every config (e.g. model.instance_classifier.score=...)')
     args = parser.parse_args()
     if len(args.pairs) % 2:
         raise SystemExit(f'pairs: expected CONFIG CHECKPOINT pairs, got {len(args.pairs)} arguments')
     torch.manual_seed(0)
-    results = [evaluate(c, k, args.score_thr, args.gt_ann) for c, k in zip(args.pairs[::2], args.pairs[1::2])]
+    results = [evaluate(c, k, args.score_thr, args.gt_ann, args.cfg_options)
+               for c, k in zip(args.pairs[::2], args.pairs[1::2])]
     base = results[0]
     for r in results:
         r['speed_ratio_wall'] = round(r['images_per_s_wall'] / base['images_per_s_wall'], 3)
