@@ -98,7 +98,7 @@ def main() -> None:
     def cluster():
         return model._cluster_one(probs[0], quality[0], dec['boxes'][0], dec['centres'][0], (h, w))
 
-    labels_map, labels, _ = cluster()
+    labels_map, labels = cluster()[:2]
 
     def resize():
         full = model._resize_logits(sem_out['seg_preds'], (h, w), meta, True).softmax(0)
