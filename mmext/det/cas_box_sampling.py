@@ -1,4 +1,6 @@
 """Box-aligned class logits for CASNet: each cell reads features at a grid of points inside its predicted box."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -53,24 +55,34 @@ class CASBoxLogits(nn.Module):
         grid (int): Points per box side. Defaults to 3.
         channels (int): Channels after the 1x1 projection that precedes sampling. Defaults to 32.
         stride (int): Stride of the features. Defaults to 4.
+        hidden (int, optional): Width of one hidden layer (1x1 conv + ReLU) between the samples and the logits, as
+            the fully connected layers of Mask R-CNN's box head. None (default): the logits are linear in the
+            samples.
     """
 
     def __init__(self, in_channels: int, num_things: int, grid: int = 3, channels: int = 32,
-                 stride: int = 4) -> None:
+                 stride: int = 4, hidden: Optional[int] = None) -> None:
         super().__init__()
-        for key, val in (('in_channels', in_channels), ('num_things', num_things), ('grid', grid),
-                         ('channels', channels), ('stride', stride)):
+        checks = (('in_channels', in_channels), ('num_things', num_things), ('grid', grid), ('channels', channels),
+                  ('stride', stride)) + ((('hidden', hidden), ) if hidden is not None else ())
+        for key, val in checks:
             if not isinstance(val, int) or val < 1:
                 raise ValueError(f'CASBoxLogits: {key} must be a positive int, got {val!r}')
         self.grid, self.stride = grid, stride
         self.proj = nn.Sequential(nn.Conv2d(in_channels, channels, 1), nn.ReLU(inplace=True))
-        self.cls = nn.Conv2d(channels * grid**2, num_things, 1)
+        width = channels * grid**2
+        self.hidden = None
+        if hidden is not None:
+            self.hidden = nn.Sequential(nn.Conv2d(width, hidden, 1), nn.ReLU(inplace=True))
+            width = hidden
+        self.cls = nn.Conv2d(width, num_things, 1)
         nn.init.normal_(self.cls.weight, std=0.01)
         nn.init.zeros_(self.cls.bias)
 
     def forward(self, feats: Tensor, boxes: Tensor) -> Tensor:
         """(B, C, h, w) features and (B, h, w, 4) boxes (detached here) -> (B, num_things, h, w) logits."""
-        return self.cls(sample_in_boxes(self.proj(feats), boxes.detach(), self.grid, self.stride))
+        x = sample_in_boxes(self.proj(feats), boxes.detach(), self.grid, self.stride)
+        return self.cls(x if self.hidden is None else self.hidden(x))
 
     def extra_repr(self) -> str:
         return f'grid={self.grid}, stride={self.stride}'

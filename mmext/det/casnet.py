@@ -63,10 +63,10 @@ class CASNet(BaseDetector):
             ``grow_cells`` (with ``mask_from_semantic``: unclaimed thing pixels within this many head cells of an
             instance join the nearest one, :func:`grow_labels`; 0: off) and ``stuff_area_limit`` (smaller stuff
             segments become void, pixels).
-        box_logits (dict, optional): Box-aligned class logits, :class:`CASBoxLogits` arguments ``grid`` and
-            ``channels`` (e.g. ``dict(grid=3, channels=32)``): every cell samples the semantic head's fused features
-            at a grid inside its predicted (detached) box and adds the resulting thing logits to the semantic
-            head's, in training and inference. None (default): off, the semantic head's logits alone.
+        box_logits (dict, optional): Box-aligned class logits, :class:`CASBoxLogits` arguments ``grid``,
+            ``channels`` and ``hidden`` (e.g. ``dict(grid=3, channels=32)``): every cell samples the semantic
+            head's fused features at a grid inside its predicted (detached) box and adds the resulting thing logits
+            to the semantic head's, in training and inference. None (default): off, the semantic head's logits alone.
         instance_classifier (dict, optional): :class:`CASInstanceClassifier` arguments (e.g. ``dict(roi_size=7)``;
             ``in_channels``, ``num_things`` and ``stride`` come from the semantic head): the class of each cluster
             is the argmax of this head's probabilities on the semantic features pooled over the cluster's cells and
@@ -113,10 +113,10 @@ class CASNet(BaseDetector):
         self.num_stuff = self.semantic_head.num_stuff_classes
         self.box_logits = None
         if box_logits is not None:
-            unknown = set(box_logits) - {'grid', 'channels'}
+            unknown = set(box_logits) - {'grid', 'channels', 'hidden'}
             if unknown:
                 raise KeyError(f"CASNet: unknown box_logits keys {sorted(unknown)}; expected some of "
-                               "['channels', 'grid']")
+                               "['channels', 'grid', 'hidden']")
             self.box_logits = CASBoxLogits(self.semantic_head.conv_logits.in_channels, self.num_things,
                                            stride=self.semantic_head.stride, **box_logits)
         self.instance_classifier = None

@@ -38,8 +38,12 @@ def test_sampler_shape_and_exact_bilinear_values():
                 assert torch.allclose(got, ref, atol=1e-9)
 
 
-def test_gradients_reach_the_parameters_but_not_the_boxes():
-    head = CASBoxLogits(in_channels=6, num_things=5, grid=3, channels=4, stride=4)
+@pytest.mark.parametrize('hidden', [None, 7])
+def test_gradients_reach_the_parameters_but_not_the_boxes(hidden):
+    head = CASBoxLogits(in_channels=6, num_things=5, grid=3, channels=4, stride=4, hidden=hidden)
+    assert (head.hidden is None) == (hidden is None)
+    if hidden:
+        assert head.hidden[0].in_channels == 4 * 9 and head.cls.in_channels == hidden
     feats = torch.randn(1, 6, 8, 8, requires_grad=True)
     boxes = (torch.rand(1, 8, 8, 4) * 16 + torch.tensor([0., 0., 16., 16.])).requires_grad_()
     logits = head(feats, boxes)
@@ -52,14 +56,16 @@ def test_gradients_reach_the_parameters_but_not_the_boxes():
 def test_bad_arguments_name_the_key():
     with pytest.raises(ValueError, match='grid'):
         CASBoxLogits(in_channels=6, num_things=5, grid=0)
+    with pytest.raises(ValueError, match='hidden'):
+        CASBoxLogits(in_channels=6, num_things=5, hidden=2.5)
     with pytest.raises(KeyError, match='box_logits'):
         _build(INSTANCE_CFG, box_logits=dict(grid=3, size=2))
 
 
 @pytest.mark.parametrize('path', [INSTANCE_CFG, PANOPTIC_CFG], ids=['instance', 'panoptic'])
 def test_forward_modes_with_box_logits_and_every_parameter_gets_a_gradient(path):
-    model = _build(path, box_logits=dict(grid=3, channels=8))
-    assert model.box_logits is not None
+    model = _build(path, box_logits=dict(grid=3, channels=8, hidden=16))
+    assert model.box_logits is not None and model.box_logits.hidden is not None
     stuff = model.num_stuff > 1
     samples = [_sample(stuff=stuff), _sample(stuff=stuff)]
     inputs = torch.randn(2, 3, 64, 64)
