@@ -12,7 +12,8 @@ truth, which tells which part of a trained model limits its AP / PQ:
 * ``class``: only the split of the predicted p(thing) among the thing classes, on the cells an instance owns
   (which pixels are things stays the network's);
 * ``attributes``: box distances and centre offsets, on the cells an instance owns (elsewhere the network's);
-* ``quality``: the seed quality, high on owned cells (elsewhere the network's).
+* ``quality``: the seed quality, high on owned cells (elsewhere the network's);
+* none (``--oracle`` alone): the network's outputs through the same path, its plain evaluation.
 
 Examples::
 
@@ -87,8 +88,9 @@ def main() -> None:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys, e.g. '
                         'model.test_cfg.grow_cells=0')
     parser.add_argument('--checkpoint', help='a trained model: run it and replace only the --oracle parts')
-    parser.add_argument('--oracle', nargs='+', choices=ORACLE_PARTS, default=list(ORACLE_PARTS),
-                        help='parts taken from the ground truth (with --checkpoint; without it, all of them)')
+    parser.add_argument('--oracle', nargs='*', choices=ORACLE_PARTS, default=list(ORACLE_PARTS),
+                        help='parts taken from the ground truth (with --checkpoint; without it, all of them); '
+                        '--oracle with no part: the network alone')
     args = parser.parse_args()
     if not args.checkpoint and set(args.oracle) != set(ORACLE_PARTS):
         parser.error('--oracle with a subset of the parts needs --checkpoint (the other parts come from it)')
