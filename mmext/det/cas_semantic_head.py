@@ -1,7 +1,9 @@
 """CASNet's semantic branch: PanopticFPN's multi-level fusion with a logit for every thing and stuff class."""
 from typing import Dict, Sequence
 
+import torch
 import torch.nn as nn
+from mmcv.cnn import ConvModule
 from mmdet.models.seg_heads import PanopticFPNHead
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
@@ -31,6 +33,9 @@ class CASSemanticHead(PanopticFPNHead):
         inner_channels (int): Fused feature channels. Defaults to 128.
         start_level (int): First FPN level used. Defaults to 0 (stride 4).
         end_level (int): One past the last FPN level used. Defaults to 4.
+        num_convs (int): 3x3 conv layers (``inner_channels``, norm, ReLU) on the fused map before the logits; their
+            output is also the ``seg_feats`` that the attribute and box-logit branches read. 0 (default):
+            PanopticFPN's head as it is (the fused sum goes straight to the 1x1 logits).
         conv_cfg (dict, optional): Conv config.
         norm_cfg (dict): Norm config. Defaults to GN(32).
         loss_seg (dict): Per-pixel loss; targets use 255 for void. Defaults to cross-entropy with ignore 255.
@@ -44,6 +49,7 @@ class CASSemanticHead(PanopticFPNHead):
                  inner_channels: int = 128,
                  start_level: int = 0,
                  end_level: int = 4,
+                 num_convs: int = 0,
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = dict(type='GN', num_groups=32, requires_grad=True),
                  loss_seg: ConfigType = dict(type='CrossEntropyLoss', ignore_index=255, loss_weight=1.0),
@@ -51,22 +57,33 @@ class CASSemanticHead(PanopticFPNHead):
         if num_things_classes < 1 or num_stuff_classes < 1:
             raise ValueError(f'CASSemanticHead: num_things_classes and num_stuff_classes must be >= 1, got '
                              f'{num_things_classes} and {num_stuff_classes}')
+        if not isinstance(num_convs, int) or num_convs < 0:
+            raise ValueError(f'CASSemanticHead: num_convs must be an int >= 0, got {num_convs!r}')
         super().__init__(num_things_classes=num_things_classes, num_stuff_classes=num_stuff_classes,
                          in_channels=in_channels, inner_channels=inner_channels, start_level=start_level,
                          end_level=end_level, conv_cfg=conv_cfg, norm_cfg=norm_cfg, loss_seg=loss_seg,
                          init_cfg=init_cfg)
         self.num_classes = num_things_classes + num_stuff_classes
         self.conv_logits = nn.Conv2d(inner_channels, self.num_classes, 1)
+        self.tower = nn.Sequential(*[
+            ConvModule(inner_channels, inner_channels, 3, padding=1, conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+            for _ in range(num_convs)
+        ])
         self.stride = 2**(start_level + 2)
         self.ignore_index = getattr(self.loss_seg, 'ignore_index', 255)
         self.in_channels = in_channels
 
     def forward(self, x: Sequence[Tensor]) -> Dict[str, Tensor]:
-        """PanopticFPN's fusion of levels ``start_level..end_level-1``; their channels are checked once."""
+        """PanopticFPN's fusion of levels ``start_level..end_level-1`` (their channels checked), the tower, the logits."""
         if isinstance(x, (list, tuple)) and len(x) >= self.end_level:
             levels = list(x[self.start_level:self.end_level])
             check_in_channels(self, levels, self.in_channels, shared_levels=True)
-        return super().forward(x)
+        if len(x) < self.num_stages:
+            raise ValueError(f'CASSemanticHead: needs {self.num_stages} FPN levels from start_level '
+                             f'{self.start_level}, got {len(x)}')
+        fused = torch.stack([layer(x[self.start_level + i]) for i, layer in enumerate(self.conv_upsample_layers)])
+        seg_feats = self.tower(fused.sum(dim=0))
+        return dict(seg_preds=self.conv_logits(seg_feats), seg_feats=seg_feats)
 
     def loss_by_feat(self, seg_preds: Tensor, targets: Tensor) -> Dict[str, Tensor]:
         """Cross-entropy of (B, C, h, w) logits against (B, h, w) labels from :func:`semantic_targets`."""

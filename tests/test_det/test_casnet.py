@@ -67,7 +67,9 @@ def _sample(h=64, w=64, things=True, stuff=False) -> DetDataSample:
     (INSTANCE_CFG, dict(mode='separated')),
     (INSTANCE_CFG, dict(attribute_head=dict(fuse_levels=None, in_channels=16, with_centre=False))),
     (PANOPTIC_CFG, {}),
-], ids=['instance-joint', 'instance-separated', 'instance-shared-features-no-centre', 'panoptic-joint'])
+    (PANOPTIC_CFG, dict(semantic_head=dict(num_convs=2))),
+], ids=['instance-joint', 'instance-separated', 'instance-shared-features-no-centre', 'panoptic-joint',
+        'panoptic-semantic-tower'])
 def test_all_forward_modes_and_every_parameter_gets_a_gradient(path, changes):
     model = _build(path, **changes)
     panoptic = path == PANOPTIC_CFG
@@ -228,6 +230,14 @@ def test_targets_round_trip_through_decode_loss_and_post_process(monkeypatch):
         assert (mask & g).sum() / (mask | g).sum() > 0.8  # stride-4 cells: a 22 px square is 5x5 cells
 
 
+def test_semantic_tower_is_off_by_default_so_earlier_checkpoints_keep_their_keys():
+    plain, tower = _build(INSTANCE_CFG), _build(INSTANCE_CFG, semantic_head=dict(num_convs=2))
+    assert not [k for k in plain.state_dict() if '.tower.' in k and k.startswith('semantic_head')]
+    extra = set(tower.state_dict()) - set(plain.state_dict())
+    assert extra and all(k.startswith('semantic_head.tower.') for k in extra)
+    assert set(plain.state_dict()) <= set(tower.state_dict())
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="mode must be 'joint' or 'separated'"):
         _build(INSTANCE_CFG, mode='both')
@@ -237,6 +247,8 @@ def test_bad_arguments_are_named():
         _build(INSTANCE_CFG, test_cfg=dict(outputs=('semantic', )))
     with pytest.raises(ValueError, match="mode='separated' needs attribute_head.fuse_levels"):
         _build(INSTANCE_CFG, mode='separated', attribute_head=dict(fuse_levels=None))
+    with pytest.raises(ValueError, match='num_convs must be an int >= 0, got -1'):
+        _build(INSTANCE_CFG, semantic_head=dict(num_convs=-1))
     with pytest.raises(ValueError, match='num_stuff_classes=1'):
         model = _build(PANOPTIC_CFG)
         model(torch.randn(1, 3, 64, 64), [_sample()], mode='loss')
