@@ -1,5 +1,6 @@
 """CASNet detector and heads: every forward mode, gradients, hand-made outputs, empty / stuff-only images, metrics."""
 import copy
+import inspect
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData, PixelData
 
 from mmext.det.cas_clustering import instance_topology_stats
+from mmext.det.cas_semantic_head import CASSemanticHead
 from tests.conftest import REPO, TINY_SHAPES
 
 INSTANCE_CFG = f'{REPO}/configs/casnet/casnet_r18-c32_fpn_1xb4-2e_shapes128-instance.py'
@@ -231,7 +233,10 @@ def test_targets_round_trip_through_decode_loss_and_post_process(monkeypatch):
 
 
 def test_semantic_tower_is_off_by_default_so_earlier_checkpoints_keep_their_keys():
-    plain, tower = _build(INSTANCE_CFG), _build(INSTANCE_CFG, semantic_head=dict(num_convs=2))
+    # the class default is 0 (PanopticFPN's head unchanged); the Shapes configs set 2 on purpose
+    assert inspect.signature(CASSemanticHead.__init__).parameters['num_convs'].default == 0
+    plain = _build(INSTANCE_CFG, semantic_head=dict(num_convs=0))
+    tower = _build(INSTANCE_CFG, semantic_head=dict(num_convs=2))
     assert not [k for k in plain.state_dict() if '.tower.' in k and k.startswith('semantic_head')]
     extra = set(tower.state_dict()) - set(plain.state_dict())
     assert extra and all(k.startswith('semantic_head.tower.') for k in extra)
