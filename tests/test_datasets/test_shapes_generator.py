@@ -132,3 +132,38 @@ def test_ensure_shapes_checks_parameters(tmp_path):
     assert (other / 'x.txt').read_text() == 'user data'
     with pytest.raises(ValueError, match='img_size'):
         generate_shapes(str(tmp_path / 'bad'), img_size=0)
+
+
+@pytest.mark.parametrize('root_exists_empty', [False, True])
+def test_ensure_shapes_when_another_process_generates_at_the_same_time(tmp_path, monkeypatch, root_exists_empty):
+    """Two trainings started together both find no set; the one that finishes second keeps the first one's copy
+    (stop 32: the second failed with 'Directory not empty')."""
+    import mmext.datasets.shapes.prepare as prepare
+    cfg = dict(num_train=2, num_val=1, img_size=64)
+    root = tmp_path / 's'
+    if root_exists_empty:
+        root.mkdir()
+    real = prepare.generate_shapes
+
+    def racing(out_dir, **kwargs):
+        real(out_dir, **kwargs)
+        if root_exists_empty:  # the other process removed the empty folder and renamed its copy in
+            root.rmdir()
+        real(str(root), **kwargs)  # the other process finishes first
+
+    monkeypatch.setattr(prepare, 'generate_shapes', racing)
+    meta = ensure_shapes(str(root), cfg)
+    assert meta['params']['num_train'] == 2
+    assert not [p for p in os.listdir(tmp_path) if p.startswith('.shapes-tmp-')]
+    # a real failure to rename (no finished set there) still raises
+    broken = tmp_path / 'b'
+
+    def fills_root(out_dir, **kwargs):
+        real(out_dir, **kwargs)
+        broken.mkdir()
+        (broken / 'x.txt').write_text('user data')
+
+    monkeypatch.setattr(prepare, 'generate_shapes', fills_root)
+    with pytest.raises(OSError):
+        ensure_shapes(str(broken), cfg)
+    assert (broken / 'x.txt').read_text() == 'user data'

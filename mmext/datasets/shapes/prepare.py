@@ -28,6 +28,43 @@ def _describe(params: Dict) -> str:
     return ', '.join(f'{k}={params[k]}' for k in keys if k in params)
 
 
+def _move_into_place(tmp: str, data_root: str, meta_path: str) -> None:
+    """Rename the freshly generated ``tmp`` to ``data_root``. When another process (a second training started at
+    the same time, not a rank of this one) has put a finished set there in the meantime, keep that one: the
+    generator is deterministic, and the parameters are checked against its metadata afterwards."""
+    try:
+        if osp.isdir(data_root):
+            os.rmdir(data_root)  # empty when checked; fails if another process has filled it since
+        os.replace(tmp, data_root)
+    except OSError:
+        if not osp.exists(meta_path):
+            raise
+        print_log(f'Shapes: another process generated {data_root!r} at the same time; using its copy',
+                  logger='current', level=logging.INFO)
+
+
+def _generate_into(data_root: str, shapes_cfg: Dict, wanted: Dict, meta_path: str) -> None:
+    """Generate the set into a temporary sibling folder and rename it to ``data_root``."""
+    if osp.exists(data_root) and os.listdir(data_root):
+        if osp.exists(meta_path):  # another process finished it between the caller's check and this one
+            return
+        raise ValueError(f'data_root {data_root!r} exists and is not empty but has no shapes_meta.json: it is '
+                         f'not a Shapes set; refusing to write into it. Point data_root elsewhere.')
+    parent = osp.dirname(osp.abspath(data_root))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix='.shapes-tmp-', dir=parent)
+    print_log(f'Shapes: no dataset at {data_root!r}; generating it ({_describe(wanted)}) ...', logger='current',
+              level=logging.INFO)
+    start = time.perf_counter()
+    try:
+        generate_shapes(tmp, **shapes_cfg)
+        _move_into_place(tmp, data_root, meta_path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print_log(f'Shapes: generated {data_root!r} in {time.perf_counter() - start:.1f} s', logger='current',
+              level=logging.INFO)
+
+
 def ensure_shapes(data_root: str, shapes_cfg: Optional[Dict] = None) -> Dict:
     """Return the metadata of the Shapes set at ``data_root``, generating it first when it is missing.
 
@@ -52,24 +89,7 @@ def ensure_shapes(data_root: str, shapes_cfg: Optional[Dict] = None) -> Dict:
     meta_path = osp.join(data_root, 'shapes_meta.json')
     rank, barrier = _rank_and_barrier()
     if rank == 0 and not osp.exists(meta_path):
-        if osp.exists(data_root) and os.listdir(data_root):
-            raise ValueError(f'data_root {data_root!r} exists and is not empty but has no shapes_meta.json: it is '
-                             f'not a Shapes set; refusing to write into it. Point data_root elsewhere.')
-        parent = osp.dirname(osp.abspath(data_root))
-        os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix='.shapes-tmp-', dir=parent)
-        print_log(f'Shapes: no dataset at {data_root!r}; generating it ({_describe(wanted)}) ...', logger='current',
-                  level=logging.INFO)
-        start = time.perf_counter()
-        try:
-            generate_shapes(tmp, **shapes_cfg)
-            if osp.isdir(data_root):
-                os.rmdir(data_root)  # empty, checked above
-            os.replace(tmp, data_root)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        print_log(f'Shapes: generated {data_root!r} in {time.perf_counter() - start:.1f} s', logger='current',
-                  level=logging.INFO)
+        _generate_into(data_root, shapes_cfg, wanted, meta_path)
     barrier()
     with open(meta_path) as f:
         meta = json.load(f)
