@@ -233,7 +233,7 @@ def test_targets_round_trip_through_decode_loss_and_post_process(monkeypatch):
 
 
 def test_semantic_tower_is_off_by_default_so_earlier_checkpoints_keep_their_keys():
-    # the class default is 0 (PanopticFPN's head unchanged); the Shapes configs set 2 on purpose
+    # the class default is 0 (PanopticFPN's head unchanged); the Shapes configs set 4 on purpose
     assert inspect.signature(CASSemanticHead.__init__).parameters['num_convs'].default == 0
     plain = _build(INSTANCE_CFG, semantic_head=dict(num_convs=0))
     tower = _build(INSTANCE_CFG, semantic_head=dict(num_convs=2))

@@ -43,11 +43,11 @@ def _move_into_place(tmp: str, data_root: str, meta_path: str) -> None:
                   logger='current', level=logging.INFO)
 
 
-def _generate_into(data_root: str, shapes_cfg: Dict, wanted: Dict, meta_path: str) -> None:
-    """Generate the set into a temporary sibling folder and rename it to ``data_root``."""
+def _generate_if_missing(data_root: str, shapes_cfg: Dict, wanted: Dict, meta_path: str) -> None:
+    """Generate the set into a temporary sibling folder and rename it to ``data_root``, unless a set is there."""
+    if osp.exists(meta_path):
+        return
     if osp.exists(data_root) and os.listdir(data_root):
-        if osp.exists(meta_path):  # another process finished it between the caller's check and this one
-            return
         raise ValueError(f'data_root {data_root!r} exists and is not empty but has no shapes_meta.json: it is '
                          f'not a Shapes set; refusing to write into it. Point data_root elsewhere.')
     parent = osp.dirname(osp.abspath(data_root))
@@ -88,8 +88,8 @@ def ensure_shapes(data_root: str, shapes_cfg: Optional[Dict] = None) -> Dict:
                          f'splits') from exc
     meta_path = osp.join(data_root, 'shapes_meta.json')
     rank, barrier = _rank_and_barrier()
-    if rank == 0 and not osp.exists(meta_path):
-        _generate_into(data_root, shapes_cfg, wanted, meta_path)
+    if rank == 0:
+        _generate_if_missing(data_root, shapes_cfg, wanted, meta_path)
     barrier()
     with open(meta_path) as f:
         meta = json.load(f)
